@@ -1,0 +1,29 @@
+# oracode — PostgreSQL extension for dormakaba Oracode locks through Seam.
+EXTENSION  = oracode
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" oracode.control)
+
+MODULE_big = oracode
+OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+DATA       = $(wildcard sql/oracode--*.sql)
+
+# pg_regress suites for the pure functions (sql/NAME.sql + expected/NAME.out)
+REGRESS    = $(sort $(notdir $(basename $(filter-out sql/oracode--%,$(wildcard sql/*.sql)))))
+
+PG_CONFIG ?= pg_config
+PG_CPPFLAGS += -I$(srcdir)/src -DEXTVERSION=\"$(EXTVERSION)\"
+PG_CFLAGS  += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+SHLIB_LINK += -lcurl -lcjson
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: test demo
+test:
+	./test/run
+demo:
+	./scripts/demo
+
+# test/run asks for the pg_regress list from here, so the Makefile stays its one source.
+.PHONY: print-regress
+print-regress:
+	@echo $(REGRESS)

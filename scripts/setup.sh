@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install what oracode needs to build, test and run its demo on Debian 12.
+# Skips whatever is already present; safe to run again.
+set -euo pipefail
+
+need=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+for p in postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
+         libcurl4-openssl-dev libcjson-dev libipc-run-perl make gcc nodejs npm ca-certificates; do
+  have_pkg "$p" || need+=("$p")
+done
+# pg_prove and npm may come from elsewhere on a prepared machine
+if command -v pg_prove >/dev/null 2>&1; then
+  need=("${need[@]/libtap-parser-sourcehandler-pgtap-perl}")
+fi
+if command -v npm >/dev/null 2>&1; then
+  need=("${need[@]/nodejs}"); need=("${need[@]/npm}")
+fi
+pkgs=()
+for p in "${need[@]}"; do [ -n "$p" ] && pkgs+=("$p"); done
+
+if [ ${#pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages ${pkgs[*]}; run as root to install them" >&2
+    exit 1
+  fi
+  echo "setup: installing ${pkgs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+fi
+echo "setup: system packages present"
