@@ -69,10 +69,12 @@ usecs_interval(int64 usecs)
 
 /* Build the oracode_slot_match row for the chosen slot. */
 Datum
-match_output_row(MatchOutput *out, const OracodeSlot *slot, const SlotEval *ev)
+match_output_row(MatchOutput *out, const OracodeSlotSet *set, const OracodeSlot *slot,
+				 const SlotEval *ev)
 {
-	Datum		values[7];
-	bool		nulls[7] = {false};
+	Datum		values[8];
+	bool		nulls[8] = {false};
+	char		zone[TZ_STRLEN_MAX + 1];
 
 	values[0] = CStringGetTextDatum(slot->name);
 	values[1] = TimestampTzGetDatum(ev->start);
@@ -89,6 +91,8 @@ match_output_row(MatchOutput *out, const OracodeSlot *slot, const SlotEval *ev)
 	}
 	else
 		nulls[6] = true;
+	zone_format(&set->zones[slot->zone_index].zone, zone, sizeof(zone));
+	values[7] = CStringGetTextDatum(zone);
 	return HeapTupleGetDatum(heap_form_tuple(out->tupdesc, values, nulls));
 }
 
@@ -152,5 +156,6 @@ oracode_match_slot_jsonb(PG_FUNCTION_ARGS)
 	chosen = match_slots(cache->set, starts_at, ends_at, tolerance, evals);
 	if (chosen < 0)
 		PG_RETURN_NULL();
-	PG_RETURN_DATUM(match_output_row(&cache->out, &cache->set->slots[chosen], &evals[chosen]));
+	PG_RETURN_DATUM(match_output_row(&cache->out, cache->set, &cache->set->slots[chosen],
+									&evals[chosen]));
 }

@@ -5,6 +5,7 @@
 
 #include "fmgr.h"
 
+#include "guc.h"
 #include "oracode.h"
 
 PG_MODULE_MAGIC;
@@ -15,4 +16,5 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	oracode_define_gucs();
 }

@@ -1,0 +1,112 @@
+/*
+ * guc.c — define the oracode.* settings.
+ *
+ * Secrets (the API key, the webhook secret) are superuser-only, left out of
+ * SHOW ALL and the sample file, and shown masked even to superusers, so they
+ * cannot leak through SHOW, pg_settings or current_setting().
+ */
+#include "postgres.h"
+
+#include "utils/guc.h"
+
+#include "guc.h"
+
+char	   *oracode_api_url = NULL;
+char	   *oracode_api_key = NULL;
+char	   *oracode_database = NULL;
+char	   *oracode_webhook_secret = NULL;
+int			oracode_poll_interval = 60;
+int			oracode_sync_interval = 3600;
+int			oracode_connect_timeout = 5000;
+int			oracode_request_timeout = 30000;
+int			oracode_max_connections = 8;
+int			oracode_create_rate_limit = 10;
+int			oracode_batch_size = 100;
+int			oracode_retry_max_delay = 600;
+
+/* Show a secret as set or not set, never its value. */
+static const char *
+show_api_key(void)
+{
+	return (oracode_api_key && oracode_api_key[0]) ? "********" : "";
+}
+
+/* Same for the webhook secret. */
+static const char *
+show_webhook_secret(void)
+{
+	return (oracode_webhook_secret && oracode_webhook_secret[0]) ? "********" : "";
+}
+
+/* Only http(s) URLs make sense; anything else is refused when set. */
+static bool
+check_api_url(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL)
+		return true;
+	if (strncmp(*newval, "https://", 8) != 0 && strncmp(*newval, "http://", 7) != 0)
+	{
+		GUC_check_errdetail("oracode.api_url must start with https:// (or http:// for a server on this host).");
+		return false;
+	}
+	return true;
+}
+
+/* Register every oracode.* setting and reserve the prefix. */
+void
+oracode_define_gucs(void)
+{
+	const int	secret = GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE;
+
+	DefineCustomStringVariable("oracode.api_url",
+							   "Base URL of Seam's API.",
+							   NULL, &oracode_api_url, "https://connect.getseam.com",
+							   PGC_SIGHUP, 0, check_api_url, NULL, NULL);
+	DefineCustomStringVariable("oracode.api_key",
+							   "Seam API key used by the worker and oracode_sync_devices().",
+							   "Superuser only; never shown or logged.",
+							   &oracode_api_key, "",
+							   PGC_SIGHUP, secret, NULL, NULL, show_api_key);
+	DefineCustomStringVariable("oracode.webhook_secret",
+							   "Seam webhook signing secret (whsec_...).",
+							   "Superuser only; never shown or logged.",
+							   &oracode_webhook_secret, "",
+							   PGC_SIGHUP, secret, NULL, NULL, show_webhook_secret);
+	DefineCustomStringVariable("oracode.database",
+							   "Database the oracode worker connects to.",
+							   NULL, &oracode_database, "postgres",
+							   PGC_POSTMASTER, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+	DefineCustomIntVariable("oracode.poll_interval",
+							"How often the worker polls the status of codes in flight.",
+							NULL, &oracode_poll_interval, 60, 1, 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("oracode.sync_interval",
+							"How often the worker re-syncs devices and time slots (0 = never).",
+							NULL, &oracode_sync_interval, 3600, 0, 7 * 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("oracode.connect_timeout",
+							"Timeout for connecting to Seam.",
+							NULL, &oracode_connect_timeout, 5000, 100, 600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("oracode.request_timeout",
+							"Total timeout of one request to Seam.",
+							NULL, &oracode_request_timeout, 30000, 100, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("oracode.max_connections",
+							"Requests to Seam in flight at once.",
+							NULL, &oracode_max_connections, 8, 1, 256,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("oracode.create_rate_limit",
+							"Code creations per minute per device (Seam allows 10).",
+							NULL, &oracode_create_rate_limit, 10, 1, 100000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("oracode.batch_size",
+							"Requests the worker claims, and code ids it polls per request, at a time.",
+							NULL, &oracode_batch_size, 100, 1, 10000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("oracode.retry_max_delay",
+							"Longest wait between retries of a failing request.",
+							NULL, &oracode_retry_max_delay, 600, 1, 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("oracode");
+}

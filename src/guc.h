@@ -1,0 +1,22 @@
+/*
+ * guc.h — oracode's configuration settings (postgresql.conf: oracode.*).
+ */
+#ifndef ORACODE_GUC_H
+#define ORACODE_GUC_H
+
+extern char *oracode_api_url;
+extern char *oracode_api_key;
+extern char *oracode_database;
+extern char *oracode_webhook_secret;
+extern int	oracode_poll_interval;		/* seconds */
+extern int	oracode_sync_interval;		/* seconds, 0 = never */
+extern int	oracode_connect_timeout;	/* milliseconds */
+extern int	oracode_request_timeout;	/* milliseconds */
+extern int	oracode_max_connections;
+extern int	oracode_create_rate_limit;	/* creates per minute per device */
+extern int	oracode_batch_size;
+extern int	oracode_retry_max_delay;	/* seconds */
+
+extern void oracode_define_gucs(void);
+
+#endif							/* ORACODE_GUC_H */
