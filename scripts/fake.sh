@@ -73,10 +73,10 @@ fake_start() {
 fake_stop() {
   local i
   if [ -n "${FAKE_PID:-}" ] && kill -0 "$FAKE_PID" 2>/dev/null; then
-    kill -TERM "$FAKE_PID" 2>/dev/null
+    kill -TERM "$FAKE_PID" 2>/dev/null || true
     for i in $(seq 1 50); do kill -0 "$FAKE_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$FAKE_PID" 2>/dev/null
-    wait "$FAKE_PID" 2>/dev/null
+    kill -KILL "$FAKE_PID" 2>/dev/null || true
+    wait "$FAKE_PID" 2>/dev/null || true   # reap it if it is our child
   fi
   if [ -n "${FAKE_RUN_DIR:-}" ] && [ -z "${KEEP_FAKE:-}" ]; then rm -rf "$FAKE_RUN_DIR"; fi
   unset FAKE_URL FAKE_PID FAKE_PORT FAKE_LOG FAKE_RUN_DIR

@@ -7,6 +7,7 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "guc.h"
@@ -75,7 +76,9 @@ oracode_define_gucs(void)
 	DefineCustomStringVariable("oracode.database",
 							   "Database the oracode worker connects to.",
 							   NULL, &oracode_database, "postgres",
-							   PGC_POSTMASTER, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+							   /* a postmaster setting can only be made while preloading */
+							   process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 	DefineCustomIntVariable("oracode.poll_interval",
 							"How often the worker polls the status of codes in flight.",
 							NULL, &oracode_poll_interval, 60, 1, 86400,
