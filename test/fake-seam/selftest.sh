@@ -14,12 +14,15 @@ expect() {
   node -e 'const j = JSON.parse(process.argv[1]); process.exit(eval(process.argv[2]) ? 0 : 1)' "$1" "$2" \
     || fail "expected $2 in: ${1:0:600}"
 }
+# alive PID: the process exists and is not a zombie (waiting to be reaped counts as gone).
+alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 # seam METHOD PATH [json]: a real Seam route with the seeded key.
 seam() { FAKE_API_KEY=$key fake_call "$@"; }
 # http_status METHOD PATH [json]: only the HTTP status of a Seam route call.
 http_status() {
+  local body=${3:-'{}'}
   curl -s -o /dev/null -w '%{http_code}' -X "$1" -H "Authorization: Bearer $key" \
-    -H 'Content-Type: application/json' --data-binary "${3:-{\}}" "$FAKE_URL$2"
+    -H 'Content-Type: application/json' --data-binary "$body" "$FAKE_URL$2"
 }
 
 step "install"; fake_install
@@ -115,19 +118,27 @@ acid3=$(seam POST /access_codes/create "{\"device_id\":\"$dev\",\"name\":\"Auto\
 expect "$(seam POST /access_codes/get "{\"access_code_id\":\"$acid3\"}")" "j.access_code.status === 'unset'"
 sleep 0.6
 expect "$(seam POST /access_codes/get "{\"access_code_id\":\"$acid3\"}")" "j.access_code.status === 'set' && /^\\d{6}\$/.test(j.access_code.code)"
+expect "$(seam POST /events/list "{\"since\":\"2000-01-01T00:00:00Z\",\"event_type\":\"access_code.set_on_device\"}")" \
+  "j.events.some((e) => e.access_code_id === '$acid3')"
 fake_call POST /_oracode/auto_set '{"ms":0}' >/dev/null
+
+step "writing /_fake/database is refused (it would break the fake)"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/json' --data-binary '{}' "$FAKE_URL/_fake/database")" = 405 ] \
+  || fail "PUT /_fake/database not refused"
+expect "$(fake_call GET /health)" 'j.ok === true'
 
 step "control-route errors are JSON"
 expect "$(curl -s -X POST --data-binary 'nope' "$FAKE_URL/_oracode/set_all")" "j.ok === false && j.error.type === 'invalid_json'"
 expect "$(curl -s "$FAKE_URL/_oracode/nope")" "j.ok === false && j.error.type === 'unknown_route'"
 
 step "the server exits when its parent shell dies (kill -9, so no EXIT trap runs)"
-orphan=$(bash -c 'source "$1"; fake_start >/dev/null; echo "$FAKE_PID"; kill -9 $$' _ "$here/../../scripts/fake.sh") || true
-[[ $orphan =~ ^[0-9]+$ ]] || fail "could not start the orphan check"
-for _ in $(seq 1 50); do kill -0 "$orphan" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$orphan" 2>/dev/null; then kill "$orphan"; fail "server $orphan outlived its parent by 5 s"; fi
+read -r orphan orphan_dir < <(bash -c 'source "$1"; fake_start >/dev/null; echo "$FAKE_PID $FAKE_RUN_DIR"; kill -9 $$' _ "$here/../../scripts/fake.sh") || true
+[[ ${orphan:-} =~ ^[0-9]+$ ]] || fail "could not start the orphan check"
+for _ in $(seq 1 30); do alive "$orphan" || break; sleep 0.1; done
+if alive "$orphan"; then kill "$orphan"; fail "server $orphan outlived its parent by 3 s"; fi
+rm -rf "$orphan_dir"
 
 step "fake_stop"
 pid=$FAKE_PID; fake_stop
-kill -0 "$pid" 2>/dev/null && fail "server $pid still running after fake_stop"
+if alive "$pid"; then fail "server $pid still running after fake_stop"; fi
 step "OK"

@@ -82,6 +82,16 @@ function defaultSlots(tz) {
   ];
 }
 
+// Merge fields into stored access code c; like Seam, emit access_code.set_on_device when it becomes "set".
+function patchCode(db, c, fields) {
+  const updated = db.updateAccessCode({ ...fields, access_code_id: c.access_code_id });
+  if (updated.status === 'set' && c.status !== 'set') {
+    const connected_account_id = db.devices.find((d) => d.device_id === c.device_id)?.connected_account_id;
+    db.addEvent({ event_type: 'access_code.set_on_device', workspace_id: c.workspace_id, device_id: c.device_id, access_code_id: c.access_code_id, connected_account_id });
+  }
+  return updated;
+}
+
 // Build the control routes around the fake's store db; state holds the counters and auto_set delay.
 function controlRoutes(db, state) {
   // Throw 400 unless v is undefined or of the given typeof.
@@ -144,16 +154,16 @@ function controlRoutes(db, state) {
     // Merge arbitrary fields into a stored access code.
     'POST update_access_code': (b) => {
       check(b.access_code_id, 'string', 'access_code_id');
-      findCode(b.access_code_id);
-      return { access_code: db.updateAccessCode(b) };
+      return { access_code: patchCode(db, findCode(b.access_code_id), b) };
     },
 
     // Move every code (of one device, optionally) that is not in `status` to it; give code-less ones 6 digits.
     'POST set_all': (b) => {
       check(b.device_id, 'string', 'device_id');
+      check(b.status, 'string', 'status');
       const status = b.status ?? 'set';
       const todo = db.access_codes.filter((c) => c.status !== status && (!b.device_id || c.device_id === b.device_id));
-      for (const c of todo) db.updateAccessCode({ access_code_id: c.access_code_id, status, ...(c.code ? {} : { code: sixDigits() }) });
+      for (const c of todo) patchCode(db, c, { status, ...(c.code ? {} : { code: sixDigits() }) });
       return { updated: todo.length };
     },
 
@@ -197,9 +207,7 @@ function watchCreates(db, state) {
   // Turn a code "set" with a fresh 6-digit code, if it still exists and is not set yet.
   const autoSet = (id) => {
     const c = db.access_codes.find((x) => x.access_code_id === id);
-    if (!c || c.status === 'set') return;
-    db.updateAccessCode({ access_code_id: id, status: 'set', code: sixDigits() });
-    db.addEvent({ event_type: 'access_code.set_on_device', workspace_id: c.workspace_id, device_id: c.device_id, access_code_id: id });
+    if (c && c.status !== 'set') patchCode(db, c, { status: 'set', code: sixDigits() });
   };
   db.subscribe((s) => {
     // addAccessCode appends, so new codes are the unknown ones at the end of the array
@@ -232,19 +240,25 @@ async function readJson(req) {
 }
 
 // Answer one /_oracode/* request from the routes table, with JSON in and out.
-async function control(routes, req, res, url) {
+async function control(routes, req, res, path, query) {
   let status = 200;
   let out;
   try {
-    const route = routes[`${req.method} ${url.pathname.slice(PREFIX.length)}`];
-    if (!route) throw new HttpError(404, 'unknown_route', `no control route ${req.method} ${url.pathname}`);
-    out = await route(req.method === 'POST' ? await readJson(req) : {}, url.searchParams);
+    const route = routes[`${req.method} ${path.slice(PREFIX.length)}`];
+    if (!route) throw new HttpError(404, 'unknown_route', `no control route ${req.method} ${path}`);
+    out = await route(req.method === 'POST' ? await readJson(req) : {}, query);
   } catch (e) {
     status = e instanceof HttpError ? e.status : 500;
     out = { error: { type: e.type ?? 'internal_error', message: e.message }, ok: false };
     if (status === 500) console.error(e);
   }
   res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(out));
+}
+
+// PUT/POST /_fake/database replaces the store without its actions: every later request gets 500.
+function refuseDatabaseWrite(res) {
+  const message = 'writing /_fake/database would break the fake; use the /_oracode/* routes';
+  res.writeHead(405, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { type: 'method_not_allowed', message }, ok: false }));
 }
 
 // Start the fake, wrap its request handler (stats + control routes), print READY, arm the exit watchers.
@@ -271,9 +285,10 @@ async function main() {
   const routes = controlRoutes(db, state);
   server.removeAllListeners('request');
   server.on('request', (req, res) => {
-    const url = new URL(req.url, 'http://fake');
-    if (url.pathname.startsWith(PREFIX)) return control(routes, req, res, url);
-    state.requests[url.pathname] = (state.requests[url.pathname] ?? 0) + 1;
+    const [path, query = ''] = req.url.split(/\?(.*)/s);
+    if (path.startsWith(PREFIX)) return control(routes, req, res, path, new URLSearchParams(query));
+    state.requests[path] = (state.requests[path] ?? 0) + 1;
+    if (path === '/_fake/database' && req.method !== 'GET') return refuseDatabaseWrite(res);
     return fakeHandler(req, res);
   });
   watchCreates(db, state);
