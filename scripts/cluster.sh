@@ -14,7 +14,8 @@ CLUSTER_USER=${CLUSTER_USER:-postgres}
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$(( 20000 + RANDOM % 30000 ))
+    # below Linux's ephemeral range (32768+), so no outgoing connection holds it
+    p=$(( 20000 + RANDOM % 12000 ))
     if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
   done
   return 1

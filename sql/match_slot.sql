@@ -214,3 +214,13 @@ SELECT (oracode_match_slot(s::jsonb, '2024-01-01 16:00Z', '2024-01-02 10:00Z')).
 FROM (VALUES ('[{"name":"a","check_in_time":"16:00Z","check_out_time":"10:00Z"}]'),
              ('[{"name":"b","check_in_time":"16:00Z","check_out_time":"10:00Z"}]'),
              ('[{"name":"a","check_in_time":"16:00Z","check_out_time":"10:00Z"}]')) v(s);
+
+-- an untyped literal may be slots JSON or a device id: both reach the right form
+SELECT (oracode_match_slot('[{"name":"lit","check_in_time":"16:00Z","check_out_time":"10:00Z"}]', '2024-01-01 16:00Z', '2024-01-02 10:00Z')).slot_name;
+SELECT pg_temp.err($$SELECT oracode_match_slot('99999999-9999-9999-9999-999999999999', '2024-01-01 16:00Z', '2024-01-02 10:00Z')$$);
+
+-- oracode_explain_match: every slot, its candidates, and why it was or was not chosen
+SET timezone = 'America/Los_Angeles';
+SELECT e.* FROM lock, oracode_explain_match(lock.slots, '2024-06-01 13:10', '2024-06-03 10:00') e;
+SELECT slot_name, verdict FROM lock, oracode_explain_match(lock.slots, '2024-06-01 09:00', '2024-06-03 17:00', '1day');
+SELECT pg_temp.err($$SELECT * FROM oracode_explain_match('[]', '2024-06-03 10:00', '2024-06-01 13:10')$$);

@@ -324,7 +324,8 @@ DECLARE
 BEGIN
   SELECT count(*), string_agg(format('"%s" (check-in %s, check-out %s)', e.slot_name,
              oracode.describe_shift(e.start_shift), oracode.describe_shift(e.end_shift)), '; '
-             ORDER BY abs(extract(epoch FROM e.start_shift)) + abs(extract(epoch FROM e.end_shift)))
+             ORDER BY abs(extract(epoch FROM e.start_shift)) + abs(extract(epoch FROM e.end_shift)),
+                      e.slot_name COLLATE "C")
                FILTER (WHERE e.verdict NOT IN ('one-shot slot', 'master slot'))
     INTO nslots, near
   FROM @extschema@.oracode_explain_match(oracode.device_slots_json(dev.device_id), p_starts, p_ends, p_rounding) e;
@@ -586,7 +587,7 @@ $$;
 CREATE FUNCTION oracode.retry_delay(attempts integer, retry_after integer DEFAULT NULL) RETURNS interval
 LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
   SELECT make_interval(secs => greatest(coalesce(retry_after, 0),
-           least(current_setting('oracode.retry_max_delay')::int,
+           least(extract(epoch FROM current_setting('oracode.retry_max_delay')::interval),
                  power(2, least(greatest(attempts, 1), 16)) * (0.8 + random() * 0.4))))
 $$;
 
@@ -594,7 +595,7 @@ $$;
 CREATE FUNCTION oracode.next_poll(status text, ends_at timestamptz) RETURNS timestamptz
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   SELECT CASE WHEN status = 'set' THEN greatest(ends_at, now())
-              ELSE now() END + make_interval(secs => current_setting('oracode.poll_interval')::int)
+              ELSE now() END + current_setting('oracode.poll_interval')::interval
 $$;
 
 -- At start: rows a crash left in 'sending' may have reached Seam: reconcile them first.
@@ -833,5 +834,53 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   WHERE a.status IN ('queued', 'sending', 'unset', 'setting', 'set', 'removing', 'unknown')
 $$;
 
+
+---------------------------------------------------------------------------
+-- Device sync and the device_id form of oracode_match_slot
+-- (src/sync.c, src/match_device.c)
+---------------------------------------------------------------------------
+-- Refresh oracode.devices and oracode.time_slots from Seam now, in the
+-- caller's transaction (the one network read SPEC §3 allows there).
+CREATE FUNCTION @extschema@.oracode_sync_devices() RETURNS integer
+    AS 'MODULE_PATHNAME', 'oracode_sync_devices' LANGUAGE C VOLATILE;
+REVOKE EXECUTE ON FUNCTION @extschema@.oracode_sync_devices() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.oracode_sync_devices() IS
+    'fetch the Oracode devices and their time slots from Seam now; returns how many devices Seam listed';
+
+-- Not STRICT: NULL booking times are an error, a NULL device means "no slot".
+-- Raises OC004 for a device not in oracode.devices; NULL for one without slots.
+CREATE FUNCTION @extschema@.oracode_match_slot(device_id uuid, starts_at timestamptz,
+        ends_at timestamptz, max_time_rounding text DEFAULT '1hour')
+    RETURNS @extschema@.oracode_slot_match
+    AS 'MODULE_PATHNAME', 'oracode_match_slot_device' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.oracode_match_slot(uuid, timestamptz, timestamptz, text) IS
+    'the synced time slot of the device a booking maps to, or NULL when none is within tolerance';
+
+-- Each backend caches the slots of the devices it matched; plain INSERT,
+-- UPDATE and DELETE send no relcache invalidation, so these triggers do.
+CREATE FUNCTION oracode.slot_cache_invalidate() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'oracode_slot_cache_invalidate' LANGUAGE C;
+REVOKE ALL ON FUNCTION oracode.slot_cache_invalidate() FROM PUBLIC;
+CREATE TRIGGER time_slots_cache_invalidate
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON oracode.time_slots
+    FOR EACH STATEMENT EXECUTE FUNCTION oracode.slot_cache_invalidate();
+CREATE TRIGGER devices_cache_invalidate
+    AFTER INSERT OR DELETE OR UPDATE OF device_id OR TRUNCATE ON oracode.devices
+    FOR EACH STATEMENT EXECUTE FUNCTION oracode.slot_cache_invalidate();
+
+-- An untyped literal fits both the jsonb and the uuid form, which PostgreSQL
+-- would call ambiguous; with a text form it picks this one, which dispatches.
+CREATE FUNCTION @extschema@.oracode_match_slot(time_slots_or_device text, starts_at timestamptz,
+        ends_at timestamptz, max_time_rounding text DEFAULT '1hour')
+    RETURNS @extschema@.oracode_slot_match
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN $1 ~* '^\s*[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*$'
+              THEN @extschema@.oracode_match_slot($1::uuid, $2, $3, $4)
+              ELSE @extschema@.oracode_match_slot($1::jsonb, $2, $3, $4) END
+$$;
+COMMENT ON FUNCTION @extschema@.oracode_match_slot(text, timestamptz, timestamptz, text) IS
+    'oracode_match_slot for an untyped literal: a device id or a slots JSON array';
+
 REVOKE ALL ON ALL TABLES IN SCHEMA oracode FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA oracode FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA oracode FROM PUBLIC;

@@ -4,9 +4,13 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 
 #include "guc.h"
 #include "oracode.h"
+#include "seam_json.h"
+#include "shmem.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -17,4 +21,11 @@ void
 _PG_init(void)
 {
 	oracode_define_gucs();
+	seam_json_init();
+	oracode_register_wake_callback();
+	/* the worker and its shared state exist only when preloaded; SQL works either way */
+	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
+		return;
+	oracode_shmem_register();
+	oracode_worker_register();
 }

@@ -6,6 +6,11 @@
  * function return false with a short problem description, never ERROR.
  * Everything is palloc'd in the current memory context (cJSON's allocator is
  * pointed at palloc), so a reset of that context frees it all.
+ *
+ * Strings in the parsed structs are UTF-8, as Seam sent them (the parsers
+ * refuse a body that is not valid UTF-8); convert them with pg_any_to_server
+ * before storing them in a database whose encoding is not UTF-8. The body
+ * builders take server-encoded strings and send UTF-8.
  */
 #ifndef ORACODE_SEAM_JSON_H
 #define ORACODE_SEAM_JSON_H
@@ -51,6 +56,25 @@ typedef struct SeamDevice
 	char	   *errors_json;	/* device errors array as JSON text, NULL if absent */
 } SeamDevice;
 
+/* One element of predefined_time_slots, checked but not yet stored. */
+typedef struct SeamTimeSlot
+{
+	int			position;		/* 1-based index in Seam's array */
+	char	   *name;
+	bool		has_prefix;
+	int			prefix;
+	char	   *check_in_time;	/* a valid Seam TOD when problem is NULL */
+	char	   *check_out_time;
+	bool		is_24_hour;
+	bool		is_biweekly_mode;
+	bool		is_one_shot;
+	bool		is_master;
+	bool		has_user_level_prefix;
+	int			user_level_prefix;
+	char	   *user_level_id;	/* canonical UUID text, NULL if absent or not a UUID */
+	char	   *problem;		/* NULL if usable, else why (a sentence) */
+} SeamTimeSlot;
+
 extern void seam_json_init(void);
 
 extern bool seam_parse_error(const char *body, SeamError *err);
@@ -58,12 +82,16 @@ extern bool seam_parse_access_code(const char *body, SeamAccessCode *ac, const c
 extern bool seam_parse_access_codes(const char *body, SeamAccessCode **acs, int *n, const char **problem);
 extern bool seam_parse_devices(const char *body, SeamDevice **devs, int *n, char **next_cursor,
 							   const char **problem);
+extern bool seam_parse_time_slots(const char *json, SeamTimeSlot **slots, int *n,
+								  const char **problem);
+extern bool seam_is_uuid(const char *s);
 
 extern char *seam_body_create_code(const char *device_id, const char *name, TimestampTz starts_at,
 								   TimestampTz ends_at, const TodZone *zone, bool daily);
 extern char *seam_body_list_codes_by_ids(char **ids, int n);
 extern char *seam_body_list_codes_by_device(const char *device_id);
 extern char *seam_body_list_devices(const char *page_cursor);
+extern char *seam_body_list_devices_page(const char *page_cursor, int limit);
 extern char *seam_format_local_time(TimestampTz t, const TodZone *zone);
 extern bool seam_parse_timestamp(const char *s, TimestampTz *out);
 

@@ -1,0 +1,750 @@
+/*
+ * seam_json.c — Seam's JSON bodies ↔ C structs, through cJSON.
+ *
+ * Seam adds fields and enum values with every release, and its fake (and a
+ * proxy in front of the real API) may answer with plain text, an empty body
+ * or JSON of an unexpected shape. So every reader here is tolerant: unknown
+ * fields are ignored, a field of the wrong type reads as absent, and only a
+ * missing essential field (an access code's id, a device's id, the list
+ * itself) makes a parse fail, with a problem text for the caller's message.
+ * Nothing here raises an ERROR for anything Seam sends.
+ *
+ * cJSON allocates through palloc (seam_json_init), so a parse tree that an
+ * ERROR interrupts is freed with the memory context like everything else.
+ */
+#include "postgres.h"
+
+#include <cjson/cJSON.h>
+
+#include "mb/pg_wchar.h"
+#include "utils/datetime.h"
+#include "utils/timestamp.h"
+
+#include "seam_json.h"
+
+/* How much of a non-JSON body is quoted back in a problem text. */
+#define EXCERPT_LEN 120
+
+/* cJSON's allocator: palloc in the current memory context. */
+static void *
+json_alloc(size_t size)
+{
+	return palloc(size);
+}
+
+/* cJSON's deallocator: cJSON frees NULL in places, which pfree does not accept. */
+static void
+json_free(void *ptr)
+{
+	if (ptr != NULL)
+		pfree(ptr);
+}
+
+/*
+ * Point cJSON at palloc/pfree. Called from _PG_init, before any cJSON use;
+ * cJSON then never uses realloc (it does only with the default hooks).
+ */
+void
+seam_json_init(void)
+{
+	cJSON_Hooks hooks = {json_alloc, json_free};
+
+	cJSON_InitHooks(&hooks);
+}
+
+/* Parse a response body; NULL with *problem set if it is not JSON at all. */
+static cJSON *
+parse_body(const char *body, const char **problem)
+{
+	cJSON	   *root;
+
+	if (body == NULL || body[0] == '\0')
+	{
+		*problem = "The response body is empty.";
+		return NULL;
+	}
+	/* strings are handed on to the database, so refuse invalid UTF-8 up front */
+	if (!pg_verify_mbstr(PG_UTF8, body, strlen(body), true))
+	{
+		*problem = "The response body is not valid UTF-8.";
+		return NULL;
+	}
+	root = cJSON_ParseWithOpts(body, NULL, true);
+	if (root == NULL)
+		*problem = "The response body is not JSON.";
+	return root;
+}
+
+/* A copy of the start of a body, printable ASCII only, for messages. */
+static char *
+body_excerpt(const char *body)
+{
+	size_t		len = body ? strlen(body) : 0;
+	size_t		n = Min(len, EXCERPT_LEN);
+	char	   *out;
+	size_t		i;
+
+	if (len == 0)
+		return pstrdup("(empty body)");
+	out = palloc(n + 4);
+	for (i = 0; i < n; i++)
+	{
+		unsigned char c = (unsigned char) body[i];
+
+		out[i] = (c >= 0x20 && c < 0x7f) ? (char) c : ' ';
+	}
+	strcpy(out + n, len > n ? "..." : "");
+	return out;
+}
+
+/* A member that is a string, copied, or NULL (absent or another type). */
+static char *
+get_string(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(v) && v->valuestring ? pstrdup(v->valuestring) : NULL;
+}
+
+/* A member that is a boolean, or dflt (absent or another type). */
+static bool
+get_bool(const cJSON *obj, const char *key, bool dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
+}
+
+/* A member that is a whole number in int range; false if absent or not one. */
+static bool
+get_int(const cJSON *obj, const char *key, int *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	double		d;
+
+	if (!cJSON_IsNumber(v))
+		return false;
+	d = v->valuedouble;
+	if (!(d >= PG_INT32_MIN && d <= PG_INT32_MAX) || d != (double) (int) d)
+		return false;
+	*out = (int) d;
+	return true;
+}
+
+/* A member that is an object, or NULL. */
+static const cJSON *
+get_object(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsObject(v) ? v : NULL;
+}
+
+/* A member that is an array, as compact JSON text, or NULL. */
+static char *
+get_array_text(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsArray(v) ? cJSON_PrintUnformatted(v) : NULL;
+}
+
+/* A member that is a timestamp Seam can send; false if absent or unreadable. */
+static bool
+get_timestamp(const cJSON *obj, const char *key, TimestampTz *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(v) && seam_parse_timestamp(v->valuestring, out);
+}
+
+/*
+ * Read Seam's error body {"error":{"type","message"},"ok":false}. Returns
+ * true when the body is such an error. Otherwise returns false and still
+ * fills err, with type "non_json" (the body is not JSON: an empty 503, a
+ * plain-text 404, ...) or "unexpected" (JSON without an error object), and
+ * the start of the body as the message, so callers always have text to show.
+ */
+bool
+seam_parse_error(const char *body, SeamError *err)
+{
+	const char *problem;
+	cJSON	   *root = parse_body(body, &problem);
+	const cJSON *error;
+	bool		found = false;
+
+	err->type = NULL;
+	err->message = NULL;
+	if (root == NULL)
+	{
+		err->type = pstrdup("non_json");
+		err->message = body_excerpt(body);
+		return false;
+	}
+	error = get_object(root, "error");
+	if (error != NULL)
+		err->type = get_string(error, "type");
+	if (err->type != NULL)
+	{
+		err->message = get_string(error, "message");
+		if (err->message == NULL)
+			err->message = pstrdup("");
+		found = true;
+	}
+	else
+	{
+		err->type = pstrdup("unexpected");
+		err->message = body_excerpt(body);
+	}
+	cJSON_Delete(root);
+	return found;
+}
+
+/* Fill ac from one access code object; false if it has no access_code_id. */
+static bool
+read_access_code(const cJSON *obj, SeamAccessCode *ac)
+{
+	memset(ac, 0, sizeof(*ac));
+	if (!cJSON_IsObject(obj))
+		return false;
+	ac->access_code_id = get_string(obj, "access_code_id");
+	if (ac->access_code_id == NULL || ac->access_code_id[0] == '\0')
+		return false;
+	ac->device_id = get_string(obj, "device_id");
+	ac->name = get_string(obj, "name");
+	ac->status = get_string(obj, "status");
+	ac->code = get_string(obj, "code");
+	ac->has_starts_at = get_timestamp(obj, "starts_at", &ac->starts_at);
+	ac->has_ends_at = get_timestamp(obj, "ends_at", &ac->ends_at);
+	ac->errors_json = get_array_text(obj, "errors");
+	ac->warnings_json = get_array_text(obj, "warnings");
+	return true;
+}
+
+/* Read {"access_code": {...}} (the answer of /access_codes/create and /get). */
+bool
+seam_parse_access_code(const char *body, SeamAccessCode *ac, const char **problem)
+{
+	cJSON	   *root = parse_body(body, problem);
+	bool		ok;
+
+	memset(ac, 0, sizeof(*ac));
+	if (root == NULL)
+		return false;
+	ok = read_access_code(cJSON_GetObjectItemCaseSensitive(root, "access_code"), ac);
+	if (!ok)
+		*problem = "The response has no access_code object with an access_code_id.";
+	cJSON_Delete(root);
+	return ok;
+}
+
+/*
+ * Read {"access_codes": [...]} (/access_codes/list). Elements that are not
+ * objects or lack an access_code_id are skipped: one odd element must not
+ * hide the status of all the others.
+ */
+bool
+seam_parse_access_codes(const char *body, SeamAccessCode **acs, int *n, const char **problem)
+{
+	cJSON	   *root = parse_body(body, problem);
+	const cJSON *list;
+	const cJSON *elem;
+
+	*acs = NULL;
+	*n = 0;
+	if (root == NULL)
+		return false;
+	list = cJSON_GetObjectItemCaseSensitive(root, "access_codes");
+	if (!cJSON_IsArray(list))
+	{
+		*problem = "The response has no access_codes array.";
+		cJSON_Delete(root);
+		return false;
+	}
+	*acs = palloc0(sizeof(SeamAccessCode) * Max(cJSON_GetArraySize(list), 1));
+	cJSON_ArrayForEach(elem, list)
+	{
+		if (read_access_code(elem, &(*acs)[*n]))
+			(*n)++;
+	}
+	cJSON_Delete(root);
+	return true;
+}
+
+/* Fill dev from one device object; false if it has no device_id. */
+static bool
+read_device(const cJSON *obj, SeamDevice *dev)
+{
+	const cJSON *props;
+	const cJSON *meta = NULL;
+	const cJSON *location;
+
+	memset(dev, 0, sizeof(*dev));
+	if (!cJSON_IsObject(obj))
+		return false;
+	dev->device_id = get_string(obj, "device_id");
+	if (dev->device_id == NULL || dev->device_id[0] == '\0')
+		return false;
+	dev->device_type = get_string(obj, "device_type");
+	props = get_object(obj, "properties");
+	if (props != NULL)
+		meta = get_object(props, "dormakaba_oracode_metadata");
+	dev->is_oracode = (dev->device_type && strcmp(dev->device_type, "dormakaba_oracode_door") == 0) ||
+		meta != NULL;
+	if (meta != NULL)
+	{
+		dev->timezone = get_string(meta, "iana_timezone");
+		dev->site_name = get_string(meta, "site_name");
+		dev->door_name = get_string(meta, "door_name");
+		dev->time_slots_json = get_array_text(meta, "predefined_time_slots");
+	}
+	location = get_object(obj, "location");
+	if (dev->timezone == NULL && location != NULL)
+		dev->timezone = get_string(location, "timezone");
+	if (dev->time_slots_json == NULL)
+		dev->time_slots_json = pstrdup("[]");
+
+	/* display_name is required by Seam; fall back to older names rather than none */
+	dev->display_name = get_string(obj, "display_name");
+	if (dev->display_name == NULL && props != NULL)
+		dev->display_name = get_string(props, "name");
+	if (dev->display_name == NULL)
+		dev->display_name = dev->door_name ? pstrdup(dev->door_name) : pstrdup(dev->device_id);
+
+	dev->can_program_offline_access_codes = get_bool(obj, "can_program_offline_access_codes", false);
+	dev->errors_json = get_array_text(obj, "errors");
+	return true;
+}
+
+/*
+ * Read one page of /devices/list: {"devices": [...], "pagination": {...}}.
+ * *next_cursor is the cursor of the next page, or NULL on the last page
+ * (has_next_page false or no pagination object). Devices without a
+ * device_id are skipped. display_name is never NULL: it falls back to
+ * properties.name, the Oracode door name, then the device id.
+ */
+bool
+seam_parse_devices(const char *body, SeamDevice **devs, int *n, char **next_cursor,
+				   const char **problem)
+{
+	cJSON	   *root = parse_body(body, problem);
+	const cJSON *list;
+	const cJSON *elem;
+	const cJSON *pagination;
+
+	*devs = NULL;
+	*n = 0;
+	*next_cursor = NULL;
+	if (root == NULL)
+		return false;
+	list = cJSON_GetObjectItemCaseSensitive(root, "devices");
+	if (!cJSON_IsArray(list))
+	{
+		*problem = "The response has no devices array.";
+		cJSON_Delete(root);
+		return false;
+	}
+	pagination = get_object(root, "pagination");
+	if (pagination != NULL && get_bool(pagination, "has_next_page", false))
+	{
+		*next_cursor = get_string(pagination, "next_page_cursor");
+		if (*next_cursor == NULL || (*next_cursor)[0] == '\0')
+		{
+			*problem = "The response says there is a next page but gives no next_page_cursor.";
+			cJSON_Delete(root);
+			return false;
+		}
+	}
+	*devs = palloc0(sizeof(SeamDevice) * Max(cJSON_GetArraySize(list), 1));
+	cJSON_ArrayForEach(elem, list)
+	{
+		if (read_device(elem, &(*devs)[*n]))
+			(*n)++;
+	}
+	cJSON_Delete(root);
+	return true;
+}
+
+/* True if s is a UUID in canonical 8-4-4-4-12 hexadecimal form. */
+bool
+seam_is_uuid(const char *s)
+{
+	int			i;
+
+	if (s == NULL || strlen(s) != 36)
+		return false;
+	for (i = 0; i < 36; i++)
+	{
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+		{
+			if (s[i] != '-')
+				return false;
+		}
+		else if (!isxdigit((unsigned char) s[i]))
+			return false;
+	}
+	return true;
+}
+
+/* Read a slot's TOD member into *out; a problem sentence if it is not one. */
+static char *
+slot_time(const cJSON *obj, const char *key, char **out)
+{
+	TodValue	v;
+	TodStatus	st;
+
+	*out = get_string(obj, key);
+	if (*out == NULL)
+		return psprintf("It has no \"%s\" string.", key);
+	st = tod_parse(*out, &v);
+	if (st != TOD_OK)
+		return psprintf("Its \"%s\" \"%s\" is not a Seam time of day. %s", key, *out,
+						tod_status_detail(st));
+	return NULL;
+}
+
+/* Read a slot's flag; a problem sentence if it is neither boolean, null nor absent. */
+static char *
+slot_flag(const cJSON *obj, const char *key, bool *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	*out = false;
+	if (v == NULL || cJSON_IsNull(v))
+		return NULL;
+	if (!cJSON_IsBool(v))
+		return psprintf("Its \"%s\" is not a boolean.", key);
+	*out = cJSON_IsTrue(v);
+	return NULL;
+}
+
+/*
+ * Check one slot by the rules of the jsonb form of oracode_match_slot: a
+ * name, two Seam times of day, flags that are booleans. The prefixes and
+ * the user level id are informative and read as absent when malformed.
+ */
+static void
+read_time_slot(const cJSON *obj, SeamTimeSlot *slot)
+{
+	char	   *problem = NULL;
+	char	   *p;
+
+	if (!cJSON_IsObject(obj))
+	{
+		slot->problem = pstrdup("It is not a JSON object.");
+		return;
+	}
+	slot->name = get_string(obj, "name");
+	if (slot->name == NULL)
+		problem = pstrdup("It has no \"name\" string.");
+	if ((p = slot_time(obj, "check_in_time", &slot->check_in_time)) != NULL && problem == NULL)
+		problem = p;
+	if ((p = slot_time(obj, "check_out_time", &slot->check_out_time)) != NULL && problem == NULL)
+		problem = p;
+	if ((p = slot_flag(obj, "is_24_hour", &slot->is_24_hour)) != NULL && problem == NULL)
+		problem = p;
+	if ((p = slot_flag(obj, "is_biweekly_mode", &slot->is_biweekly_mode)) != NULL && problem == NULL)
+		problem = p;
+	if ((p = slot_flag(obj, "is_one_shot", &slot->is_one_shot)) != NULL && problem == NULL)
+		problem = p;
+	if ((p = slot_flag(obj, "is_master", &slot->is_master)) != NULL && problem == NULL)
+		problem = p;
+	slot->has_prefix = get_int(obj, "prefix", &slot->prefix);
+	slot->has_user_level_prefix = get_int(obj, "ext_dormakaba_oracode_user_level_prefix",
+										  &slot->user_level_prefix);
+	slot->user_level_id = get_string(obj, "dormakaba_oracode_user_level_id");
+	if (slot->user_level_id != NULL && !seam_is_uuid(slot->user_level_id))
+		slot->user_level_id = NULL;
+	slot->problem = problem;
+}
+
+/*
+ * Read a predefined_time_slots array (SeamDevice.time_slots_json). Returns
+ * false only when json is not an array; each element comes back with
+ * problem set when it is unusable, so the caller decides what to do.
+ */
+bool
+seam_parse_time_slots(const char *json, SeamTimeSlot **slots, int *n, const char **problem)
+{
+	cJSON	   *root = parse_body(json, problem);
+	const cJSON *elem;
+
+	*slots = NULL;
+	*n = 0;
+	if (root == NULL)
+		return false;
+	if (!cJSON_IsArray(root))
+	{
+		*problem = "predefined_time_slots is not an array.";
+		cJSON_Delete(root);
+		return false;
+	}
+	*slots = palloc0(sizeof(SeamTimeSlot) * Max(cJSON_GetArraySize(root), 1));
+	cJSON_ArrayForEach(elem, root)
+	{
+		SeamTimeSlot *slot = &(*slots)[*n];
+
+		slot->position = ++(*n);
+		read_time_slot(elem, slot);
+	}
+	cJSON_Delete(root);
+	return true;
+}
+
+/* Read exactly ndigits decimal digits at *p into *val; advance on success. */
+static bool
+read_digits(const char **p, int ndigits, int *val)
+{
+	int			v = 0;
+	int			i;
+
+	for (i = 0; i < ndigits; i++)
+	{
+		if (!isdigit((unsigned char) (*p)[i]))
+			return false;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += ndigits;
+	*val = v;
+	return true;
+}
+
+/* Read a zone designator: Z, ±HH, ±HHMM or ±HH:MM; seconds east of UTC. */
+static bool
+read_utc_offset(const char **p, int *offset)
+{
+	int			sign,
+				hh,
+				mm = 0;
+
+	if (**p == 'Z' || **p == 'z')
+	{
+		(*p)++;
+		*offset = 0;
+		return true;
+	}
+	if (**p != '+' && **p != '-')
+		return false;
+	sign = (**p == '-') ? -1 : 1;
+	(*p)++;
+	if (!read_digits(p, 2, &hh))
+		return false;
+	if (**p == ':')
+	{
+		(*p)++;
+		if (!read_digits(p, 2, &mm))
+			return false;
+	}
+	else if (isdigit((unsigned char) **p) && !read_digits(p, 2, &mm))
+		return false;
+	if (hh > 23 || mm > 59)
+		return false;
+	*offset = sign * (hh * SECS_PER_HOUR + mm * SECS_PER_MINUTE);
+	return true;
+}
+
+/*
+ * Parse an ISO 8601 date-time with a zone designator, as Seam sends them
+ * ("2026-12-01T23:30:00.000Z", or with an offset), into a TimestampTz. The
+ * arithmetic is done here rather than by timestamptz_in, so the session's
+ * TimeZone and DateStyle play no part. A value without a designator is
+ * refused: its instant would depend on a guess.
+ */
+bool
+seam_parse_timestamp(const char *s, TimestampTz *out)
+{
+	const char *p = s;
+	int			year,
+				month,
+				day,
+				hour,
+				minute,
+				second = 0,
+				offset;
+	int64		frac = 0;
+	TimestampTz t;
+
+	if (s == NULL)
+		return false;
+	while (isspace((unsigned char) *p))
+		p++;
+	if (!read_digits(&p, 4, &year) || *p++ != '-' || !read_digits(&p, 2, &month) ||
+		*p++ != '-' || !read_digits(&p, 2, &day))
+		return false;
+	if (*p != 'T' && *p != 't' && *p != ' ')
+		return false;
+	p++;
+	if (!read_digits(&p, 2, &hour) || *p++ != ':' || !read_digits(&p, 2, &minute))
+		return false;
+	if (*p == ':')
+	{
+		p++;
+		if (!read_digits(&p, 2, &second))
+			return false;
+		if (*p == '.' || *p == ',')
+		{
+			int64		scale = USECS_PER_SEC;
+
+			p++;
+			if (!isdigit((unsigned char) *p))
+				return false;
+			/* keep microseconds, drop finer digits */
+			for (; isdigit((unsigned char) *p); p++)
+			{
+				if (scale > 1)
+				{
+					scale /= 10;
+					frac += (*p - '0') * scale;
+				}
+			}
+		}
+	}
+	if (!read_utc_offset(&p, &offset))
+		return false;
+	while (isspace((unsigned char) *p))
+		p++;
+	if (*p != '\0')
+		return false;
+
+	if (year < 1 || month < 1 || month > MONTHS_PER_YEAR ||
+		day < 1 || day > day_tab[isleap(year)][month - 1] ||
+		hour > 23 || minute > 59 || second > 59)
+		return false;
+	t = ((int64) (date2j(year, month, day) - POSTGRES_EPOCH_JDATE)) * USECS_PER_DAY +
+		((int64) hour * SECS_PER_HOUR + minute * SECS_PER_MINUTE + second - offset) * USECS_PER_SEC +
+		frac;
+	if (!IS_VALID_TIMESTAMP(t))
+		return false;
+	*out = t;
+	return true;
+}
+
+/*
+ * The instant t as wall-clock time in zone with the zone's UTC offset at
+ * that instant, e.g. "2024-09-10T16:00:00-07:00" — the form Seam's guide
+ * uses for Oracode codes, so the lock-local time is visible in the request.
+ * An offset that is not whole minutes (local mean time, before 1900) is not
+ * expressible in ISO 8601, so then the instant is written in UTC instead.
+ */
+char *
+seam_format_local_time(TimestampTz t, const TodZone *zone)
+{
+	Timestamp	local = zone_utc_to_local(zone, t);
+	int64		offset = (local - t) / USECS_PER_SEC;
+	struct pg_tm tm;
+	fsec_t		fsec;
+	char		frac[16] = "";
+	char		designator[16];
+
+	if ((local - t) % (SECS_PER_MINUTE * USECS_PER_SEC) != 0)
+	{
+		local = t;
+		offset = 0;
+		strcpy(designator, "Z");
+	}
+	else
+	{
+		int64		a = Abs(offset);
+
+		snprintf(designator, sizeof(designator), "%c%02d:%02d", offset < 0 ? '-' : '+',
+				 (int) (a / SECS_PER_HOUR), (int) ((a % SECS_PER_HOUR) / SECS_PER_MINUTE));
+	}
+	if (timestamp2tm(local, NULL, &tm, &fsec, NULL, NULL) != 0 ||
+		tm.tm_year < 1 || tm.tm_year > 9999)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range for Seam")));
+	if (fsec != 0)
+		snprintf(frac, sizeof(frac), ".%06d", (int) fsec);
+	return psprintf("%04d-%02d-%02dT%02d:%02d:%02d%s%s", tm.tm_year, tm.tm_mon, tm.tm_mday,
+					tm.tm_hour, tm.tm_min, tm.tm_sec, frac, designator);
+}
+
+/* A server-encoded string as UTF-8 for a request body. */
+static char *
+to_utf8(const char *s)
+{
+	return pg_server_to_any(s, strlen(s), PG_UTF8);
+}
+
+/* Serialise a request body and free its tree; the text is palloc'd. */
+static char *
+finish_body(cJSON *obj)
+{
+	char	   *text = cJSON_PrintUnformatted(obj);
+
+	cJSON_Delete(obj);
+	/* with palloc behind cJSON, allocation failures raise instead of returning NULL */
+	if (text == NULL)
+		elog(ERROR, "could not serialise a Seam request body");
+	return text;
+}
+
+/*
+ * Body of /access_codes/create for an Oracode offline code: the slot's
+ * times in the lock's local time with its offset, and the rounding Seam
+ * must allow (a daily-bound slot needs 1day, SPEC §3).
+ */
+char *
+seam_body_create_code(const char *device_id, const char *name, TimestampTz starts_at,
+					  TimestampTz ends_at, const TodZone *zone, bool daily)
+{
+	cJSON	   *obj = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(obj, "device_id", to_utf8(device_id));
+	if (name != NULL)
+		cJSON_AddStringToObject(obj, "name", to_utf8(name));
+	cJSON_AddStringToObject(obj, "starts_at", seam_format_local_time(starts_at, zone));
+	cJSON_AddStringToObject(obj, "ends_at", seam_format_local_time(ends_at, zone));
+	cJSON_AddBoolToObject(obj, "is_offline_access_code", true);
+	cJSON_AddStringToObject(obj, "max_time_rounding", daily ? "1day" : "1hour");
+	return finish_body(obj);
+}
+
+/* Body of /access_codes/list for a batch of Seam access code ids. */
+char *
+seam_body_list_codes_by_ids(char **ids, int n)
+{
+	cJSON	   *obj = cJSON_CreateObject();
+	cJSON	   *arr = cJSON_AddArrayToObject(obj, "access_code_ids");
+	int			i;
+
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(to_utf8(ids[i])));
+	return finish_body(obj);
+}
+
+/* Body of /access_codes/list for all codes of one device. */
+char *
+seam_body_list_codes_by_device(const char *device_id)
+{
+	cJSON	   *obj = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(obj, "device_id", to_utf8(device_id));
+	return finish_body(obj);
+}
+
+/*
+ * Body of /devices/list: {} or {"page_cursor": ...}, plus "limit" when
+ * limit > 0. No device_type filter: Seam's fake refuses the Oracode type in
+ * it, and the caller filters on SeamDevice.is_oracode anyway. Seam requires
+ * every page of a listing to repeat the first page's parameters.
+ */
+char *
+seam_body_list_devices_page(const char *page_cursor, int limit)
+{
+	cJSON	   *obj = cJSON_CreateObject();
+
+	if (limit > 0)
+		cJSON_AddNumberToObject(obj, "limit", limit);
+	if (page_cursor != NULL)
+		cJSON_AddStringToObject(obj, "page_cursor", page_cursor);
+	return finish_body(obj);
+}
+
+/* Body of /devices/list with Seam's default page size. */
+char *
+seam_body_list_devices(const char *page_cursor)
+{
+	return seam_body_list_devices_page(page_cursor, 0);
+}

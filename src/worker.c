@@ -1,0 +1,264 @@
+/*
+ * worker.c — registration and main loop of the oracode background worker.
+ *
+ * One worker per cluster, connected to oracode.database. Each turn of the
+ * loop claims work in a short transaction, does the HTTP with no transaction
+ * open, and records the answers in another short transaction. It sleeps on
+ * its latch, which committing backends set, with the next due row (or the
+ * poll interval) as the fallback timeout. Unexpected errors end the process
+ * with exit code 1 so that the postmaster starts it again.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "guc.h"
+#include "seam_http.h"
+#include "shmem.h"
+#include "sync.h"
+#include "worker.h"
+
+/* Seconds a claimed row stays ours before another turn treats it as abandoned. */
+int
+worker_lease_seconds(void)
+{
+	return oracode_request_timeout / 1000 * 2 + 60;
+}
+
+/* Register the static worker; called from _PG_init while preloading. */
+void
+oracode_worker_register(void)
+{
+	BackgroundWorker bgw;
+
+	memset(&bgw, 0, sizeof(bgw));
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	/* never on a hot standby: only a primary may send codes */
+	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw.bgw_restart_time = 5;
+	strlcpy(bgw.bgw_library_name, "oracode", BGW_MAXLEN);
+	strlcpy(bgw.bgw_function_name, "oracode_worker_main", BGW_MAXLEN);
+	strlcpy(bgw.bgw_name, "oracode worker", BGW_MAXLEN);
+	strlcpy(bgw.bgw_type, "oracode worker", BGW_MAXLEN);
+	RegisterBackgroundWorker(&bgw);
+}
+
+/* Forget our latch in shared memory when the process exits. */
+static void
+worker_detach(int code, Datum arg)
+{
+	if (oracode_shared == NULL)
+		return;
+	SpinLockAcquire(&oracode_shared->mutex);
+	if (oracode_shared->worker_pid == MyProcPid)
+	{
+		oracode_shared->worker_pid = 0;
+		oracode_shared->worker_latch = NULL;
+	}
+	SpinLockRelease(&oracode_shared->mutex);
+}
+
+/* Publish our pid and latch so backends can wake us. */
+static void
+worker_attach(void)
+{
+	if (oracode_shared == NULL)
+		return;
+	SpinLockAcquire(&oracode_shared->mutex);
+	oracode_shared->worker_pid = MyProcPid;
+	oracode_shared->worker_latch = MyLatch;
+	oracode_shared->started_at = GetCurrentTimestamp();
+	oracode_shared->paused_unauthorized = false;
+	SpinLockRelease(&oracode_shared->mutex);
+	before_shmem_exit(worker_detach, (Datum) 0);
+}
+
+/* Note the time of a finished step (and the pause state) for the health view. */
+static void
+worker_note(TimestampTz *field, bool paused)
+{
+	if (oracode_shared == NULL)
+		return;
+	SpinLockAcquire(&oracode_shared->mutex);
+	if (field)
+		*field = GetCurrentTimestamp();
+	oracode_shared->paused_unauthorized = paused;
+	SpinLockRelease(&oracode_shared->mutex);
+}
+
+/* Is the extension installed in our database (and not being created)? */
+static bool
+extension_ready(void)
+{
+	char	   *v = worker_sql("SELECT 1 FROM pg_catalog.pg_extension e "
+							   "JOIN pg_catalog.pg_namespace n ON n.nspname = 'oracode' "
+							   "WHERE e.extname = 'oracode'", NULL);
+
+	return v != NULL;
+}
+
+/* Write fetched devices in one short transaction. */
+static void
+worker_sync_apply(const SyncFetch *fetch)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "oracode: storing synced devices");
+	sync_apply_devices(fetch);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+}
+
+/*
+ * Refresh devices and slots: the HTTP with no transaction open, then the
+ * writes in a short one. A failing sync (Seam down, bad key) must not stop
+ * the sending of codes, so its ERROR is caught, logged and remembered.
+ */
+static void
+worker_sync(MemoryContext loop_cxt)
+{
+	PG_TRY();
+	{
+		SyncFetch  *fetch;
+
+		pgstat_report_activity(STATE_RUNNING, "oracode: fetching devices from Seam");
+		fetch = sync_fetch_devices();
+		worker_sync_apply(fetch);
+		MemoryContextSwitchTo(loop_cxt);
+		worker_note(oracode_shared ? &oracode_shared->last_sync_at : NULL, false);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(loop_cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		MemoryContextSwitchTo(loop_cxt);
+		ereport(WARNING,
+				(errmsg("oracode worker: device sync failed: %s", edata->message),
+				 edata->detail ? errdetail_internal("%s", edata->detail) : 0));
+		oracode_shared_set_error("device sync failed: %s", edata->message);
+	}
+	PG_END_TRY();
+}
+
+/* Milliseconds to sleep: until the next due row, at most the poll interval. */
+static long
+worker_sleep_ms(void)
+{
+	char	   *due = worker_sql("SELECT oracode.worker_next_due()", NULL);
+	double		secs = due ? strtod(due, NULL) : oracode_poll_interval;
+
+	if (secs > oracode_poll_interval)
+		secs = oracode_poll_interval;
+	if (secs < 0.05)
+		secs = 0.05;
+	return (long) (secs * 1000);
+}
+
+/* The worker's entry point. */
+void
+oracode_worker_main(Datum arg)
+{
+	MemoryContext loop_cxt;
+	bool		recovered = false;
+	bool		paused = false;
+	TimestampTz last_sync = 0;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(oracode_database, NULL, 0);
+	pgstat_report_appname("oracode worker");
+	worker_attach();
+	ereport(LOG, (errmsg("oracode worker started in database \"%s\"", oracode_database)));
+
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "oracode worker loop", ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		bool		did_work = false;
+		long		sleep_ms = (long) oracode_poll_interval * 1000;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			/* a new key or URL may fix what made us pause */
+			paused = false;
+			seam_http_reset();
+			worker_note(NULL, false);
+		}
+		MemoryContextSwitchTo(loop_cxt);
+
+		if (!extension_ready())
+			sleep_ms = 10000;
+		else if (!seam_http_have_key())
+		{
+			oracode_shared_set_error("oracode.api_key is not set");
+			sleep_ms = (long) oracode_poll_interval * 1000;
+		}
+		else if (!paused)
+		{
+			bool		unauthorized = false;
+
+			if (!recovered)
+			{
+				worker_sql("SELECT oracode.worker_recover()", NULL);
+				recovered = true;
+			}
+			if (oracode_sync_interval > 0 &&
+				TimestampDifferenceExceeds(last_sync, GetCurrentTimestamp(), oracode_sync_interval * 1000))
+			{
+				last_sync = GetCurrentTimestamp();
+				worker_sync(loop_cxt);
+			}
+			if (worker_send_cycle(&unauthorized))
+			{
+				did_work = true;
+				worker_note(oracode_shared ? &oracode_shared->last_send_at : NULL, unauthorized);
+			}
+			if (!unauthorized && worker_poll_cycle(&unauthorized))
+			{
+				did_work = true;
+				worker_note(oracode_shared ? &oracode_shared->last_poll_at : NULL, unauthorized);
+			}
+			if (unauthorized)
+			{
+				/* a wrong key fails every request alike: wait for the configuration to change */
+				paused = true;
+				worker_note(NULL, true);
+				oracode_shared_set_error("Seam refused the API key (HTTP 401); sending paused until the configuration is reloaded");
+				ereport(LOG, (errmsg("oracode worker: Seam refused the API key; sending paused"),
+							  errhint("Fix oracode.api_key and reload the configuration.")));
+			}
+			if (!did_work && !paused)
+				sleep_ms = worker_sleep_ms();
+		}
+		MemoryContextReset(loop_cxt);
+		pgstat_report_activity(STATE_IDLE, NULL);
+
+		if (did_work && !paused)
+			sleep_ms = 0;
+		if (sleep_ms > 0)
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 sleep_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}

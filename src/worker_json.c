@@ -1,0 +1,79 @@
+/*
+ * worker_json.c — cJSON helpers for the worker: reading the rows the claim
+ * functions return and writing the results the apply functions take.
+ */
+#include "postgres.h"
+
+#include "worker_json.h"
+
+/* Parse JSON the worker's own SQL produced; failure here is a bug. */
+cJSON *
+wj_parse(const char *text)
+{
+	cJSON	   *j = cJSON_Parse(text ? text : "null");
+
+	if (j == NULL)
+		elog(ERROR, "oracode worker: cannot parse its own claim result");
+	return j;
+}
+
+/* A string member, or NULL. */
+const char *
+wj_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* An integer member (the ids the claims return), or -1. */
+int64
+wj_int(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsNumber(v) ? (int64) v->valuedouble : -1;
+}
+
+/* Add a member parsed from JSON text, or null when absent or unparsable. */
+static void
+add_raw_json(cJSON *obj, const char *key, const char *text)
+{
+	cJSON	   *v = text ? cJSON_Parse(text) : NULL;
+
+	cJSON_AddItemToObject(obj, key, v ? v : cJSON_CreateNull());
+}
+
+/* The fields of a Seam access code the apply functions read. */
+cJSON *
+wj_access_code(const SeamAccessCode *ac)
+{
+	cJSON	   *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "access_code_id", ac->access_code_id);
+	if (ac->device_id)
+		cJSON_AddStringToObject(o, "device_id", ac->device_id);
+	if (ac->name)
+		cJSON_AddStringToObject(o, "name", ac->name);
+	cJSON_AddStringToObject(o, "status", ac->status ? ac->status : "unknown");
+	if (ac->code)
+		cJSON_AddStringToObject(o, "code", ac->code);
+	add_raw_json(o, "errors", ac->errors_json);
+	add_raw_json(o, "warnings", ac->warnings_json);
+	return o;
+}
+
+/* One line saying why a request got no usable answer (status, Seam's error, curl's text). */
+void
+wj_describe_failure(const SeamResponse *resp, char *buf, size_t len)
+{
+	SeamError	err;
+
+	if (resp->status == 0)
+		snprintf(buf, len, "%s%s", resp->timed_out ? "timeout: " : "no response: ",
+				 resp->error[0] ? resp->error : "connection failed");
+	else if (seam_parse_error(resp->body.data, &err))
+		snprintf(buf, len, "HTTP %ld %s: %s", resp->status, err.type, err.message);
+	else
+		snprintf(buf, len, "HTTP %ld", resp->status);
+}

@@ -1,0 +1,225 @@
+/*
+ * worker_send.c — one send cycle: claim, reconcile the unanswered, create.
+ *
+ * No code may be created twice, and Seam has no idempotency key. So a create
+ * whose answer never arrived (timeout, reset, 5xx, crash) stays 'sending'
+ * with reconcile set; before anything is resent the device's codes are
+ * listed and one carrying the request's unique name is adopted. Only a
+ * request that surely did not reach Seam (no connection, 429, 401) is put
+ * back in the queue directly.
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "pgstat.h"
+
+#include "guc.h"
+#include "seam_http.h"
+#include "seam_json.h"
+#include "tod.h"
+#include "worker.h"
+#include "worker_json.h"
+
+/* The zone stored in access_codes.time_zone: a zone name or a fixed ±HH:MM. */
+static TodZone
+zone_from_text(const char *text)
+{
+	TodValue	v;
+	char	   *tod = (text[0] == '+' || text[0] == '-') ? psprintf("00:00%s", text)
+		: psprintf("00:00[%s]", text);
+
+	if (tod_parse(tod, &v) != TOD_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time zone \"%s\" of an access code request is not recognized", text)));
+	return tod_value_zone(&v);
+}
+
+/* A timestamptz rendered by to_jsonb(), read back. */
+static TimestampTz
+claim_time(const cJSON *row, const char *key)
+{
+	TimestampTz t;
+
+	if (!seam_parse_timestamp(wj_str(row, key), &t))
+		elog(ERROR, "oracode worker: bad %s in claimed row", key);
+	return t;
+}
+
+/* Build the result object for one create, from Seam's answer. */
+static cJSON *
+create_result(int64 id, SeamResponse *resp, bool *unauthorized)
+{
+	cJSON	   *r = cJSON_CreateObject();
+	SeamAccessCode ac;
+	SeamError	err;
+	const char *problem;
+	char		why[512];
+
+	cJSON_AddNumberToObject(r, "id", (double) id);
+	cJSON_AddStringToObject(r, "request_id", resp->request_id);
+	wj_describe_failure(resp, why, sizeof(why));
+
+	if (resp->status == 200 && seam_parse_access_code(resp->body.data, &ac, &problem))
+	{
+		cJSON_AddStringToObject(r, "outcome", "created");
+		cJSON_AddItemToObject(r, "access_code", wj_access_code(&ac));
+	}
+	else if (resp->status == 200)
+	{
+		/* Seam said yes but we cannot read what it made: find out before resending */
+		cJSON_AddStringToObject(r, "outcome", "unknown");
+		cJSON_AddStringToObject(r, "error", psprintf("unreadable 200 answer: %s", problem));
+	}
+	else if (resp->status == 401)
+	{
+		*unauthorized = true;
+		cJSON_AddStringToObject(r, "outcome", "paused");
+		cJSON_AddStringToObject(r, "error", why);
+	}
+	else if (resp->status == 429 || (resp->status == 0 && !resp->maybe_sent))
+	{
+		cJSON_AddStringToObject(r, "outcome", "retry");
+		cJSON_AddStringToObject(r, "error", why);
+		if (resp->retry_after >= 0)
+			cJSON_AddNumberToObject(r, "retry_after", resp->retry_after);
+	}
+	else if (resp->status >= 400 && resp->status < 500 && resp->status != 408)
+	{
+		seam_parse_error(resp->body.data, &err);
+		cJSON_AddStringToObject(r, "outcome", "failed");
+		cJSON_AddNumberToObject(r, "http_status", resp->status);
+		cJSON_AddStringToObject(r, "error_type", err.type ? err.type : "unknown");
+		cJSON_AddStringToObject(r, "error_message", err.message ? err.message : "");
+	}
+	else
+	{
+		/* 5xx, 408, timeout or reset after sending: the code may exist */
+		cJSON_AddStringToObject(r, "outcome", "unknown");
+		cJSON_AddStringToObject(r, "error", why);
+	}
+	return r;
+}
+
+/* Build the reconcile result for one device from its code list. */
+static cJSON *
+reconcile_result(const char *device_id, cJSON *ids, SeamResponse *resp, bool *unauthorized)
+{
+	cJSON	   *r = cJSON_CreateObject();
+	SeamAccessCode *acs;
+	int			n,
+				i;
+	const char *problem;
+	char		why[512];
+
+	cJSON_AddStringToObject(r, "device_id", device_id);
+	cJSON_AddItemToObject(r, "ids", ids);
+	if (resp->status == 200 && seam_parse_access_codes(resp->body.data, &acs, &n, &problem))
+	{
+		cJSON	   *codes = cJSON_AddArrayToObject(r, "codes");
+
+		cJSON_AddTrueToObject(r, "ok");
+		/* Seam's fake lists every device's codes whatever the filter: keep this device's */
+		for (i = 0; i < n; i++)
+			if (acs[i].device_id && strcmp(acs[i].device_id, device_id) == 0)
+				cJSON_AddItemToArray(codes, wj_access_code(&acs[i]));
+		return r;
+	}
+	if (resp->status == 401)
+		*unauthorized = true;
+	wj_describe_failure(resp, why, sizeof(why));
+	if (resp->status == 200)
+		snprintf(why, sizeof(why), "unreadable code list: %s", problem);
+	cJSON_AddFalseToObject(r, "ok");
+	cJSON_AddStringToObject(r, "error", psprintf("reconciliation failed: %s", why));
+	return r;
+}
+
+/*
+ * Claim due work, do its HTTP outside any transaction, record the answers.
+ * Returns true if anything was claimed. Sets *unauthorized on a 401.
+ */
+bool
+worker_send_cycle(bool *unauthorized)
+{
+	cJSON	   *claim,
+			   *rec,
+			   *cre,
+			   *row;
+	int			nrec,
+				ncre,
+				nreq = 0,
+				i;
+	SeamRequest *reqs;
+	const char **req_device;
+	cJSON	  **req_ids;
+	cJSON	   *create_results,
+			   *reconcile_results;
+
+	claim = wj_parse(worker_sql("SELECT oracode.worker_claim_creates($1::jsonb)::text",
+								psprintf("{\"batch\":%d,\"rate\":%d,\"lease_seconds\":%d}",
+										 oracode_batch_size, oracode_create_rate_limit,
+										 worker_lease_seconds())));
+	rec = cJSON_GetObjectItemCaseSensitive(claim, "reconcile");
+	cre = cJSON_GetObjectItemCaseSensitive(claim, "create");
+	nrec = cJSON_GetArraySize(rec);
+	ncre = cJSON_GetArraySize(cre);
+	if (nrec == 0 && ncre == 0)
+		return false;
+
+	/* one list request per device to reconcile, one create per new request */
+	reqs = palloc0(sizeof(SeamRequest) * (nrec + ncre));
+	req_device = palloc0(sizeof(char *) * (nrec + ncre));
+	req_ids = palloc0(sizeof(cJSON *) * (nrec + ncre));
+	cJSON_ArrayForEach(row, rec)
+	{
+		const char *dev = wj_str(row, "device_id");
+
+		for (i = 0; i < nreq; i++)
+			if (strcmp(req_device[i], dev) == 0)
+				break;
+		if (i == nreq)
+		{
+			req_device[nreq] = dev;
+			req_ids[nreq] = cJSON_CreateArray();
+			reqs[nreq].path = "/access_codes/list";
+			reqs[nreq].body = seam_body_list_codes_by_device(dev);
+			nreq++;
+		}
+		cJSON_AddItemToArray(req_ids[i], cJSON_CreateNumber((double) wj_int(row, "id")));
+	}
+	nrec = nreq;				/* from here on: number of reconcile requests */
+	cJSON_ArrayForEach(row, cre)
+	{
+		TodZone		zone = zone_from_text(wj_str(row, "time_zone"));
+		const char *bound = wj_str(row, "bound");
+
+		reqs[nreq].path = "/access_codes/create";
+		reqs[nreq].body = seam_body_create_code(wj_str(row, "device_id"), wj_str(row, "seam_name"),
+												claim_time(row, "starts_at"), claim_time(row, "ends_at"),
+												&zone, bound && strcmp(bound, "daily") == 0);
+		nreq++;
+	}
+
+	pgstat_report_activity(STATE_RUNNING, psprintf("oracode: %d creates, %d reconciliations", ncre, nrec));
+	seam_http_perform(reqs, nreq);
+
+	reconcile_results = cJSON_CreateArray();
+	for (i = 0; i < nrec; i++)
+		cJSON_AddItemToArray(reconcile_results,
+							 reconcile_result(req_device[i], req_ids[i], &reqs[i].resp, unauthorized));
+	create_results = cJSON_CreateArray();
+	i = nrec;
+	cJSON_ArrayForEach(row, cre)
+	{
+		cJSON_AddItemToArray(create_results, create_result(wj_int(row, "id"), &reqs[i].resp, unauthorized));
+		i++;
+	}
+	if (nrec > 0)
+		worker_sql("SELECT oracode.worker_apply_reconcile($1::jsonb)",
+				   cJSON_PrintUnformatted(reconcile_results));
+	if (ncre > 0)
+		worker_sql("SELECT oracode.worker_apply_create_results($1::jsonb)",
+				   cJSON_PrintUnformatted(create_results));
+	return true;
+}
