@@ -488,8 +488,10 @@ END $$;
 --   starts=<column>  ends=<column>  ref=<column>  [name=<column>]
 --   [cancelled=<column>:<value>]  (e.g. cancelled=status:cancelled)
 --   [rounding=1hour|1day]  [issue_before=<interval>]  [on_error=raise|warn]
+-- Not SECURITY DEFINER and no pinned search_path: device_sql is the PMS's own
+-- query and must see its tables as the booking's own statement does.
 CREATE FUNCTION @extschema@.oracode_booking_trigger() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
   opt jsonb := '{}';
   arg text;
