@@ -883,6 +883,88 @@ $$;
 COMMENT ON FUNCTION @extschema@.oracode_match_slot(text, timestamptz, timestamptz, text) IS
     'oracode_match_slot for an untyped literal: a device id or a slots JSON array';
 
+---------------------------------------------------------------------------
+-- Webhooks (SPEC §3): Seam's events, verified with oracode.webhook_secret
+---------------------------------------------------------------------------
+CREATE FUNCTION oracode.webhook_check_signature(msg_id text, ts text, signatures text, body text)
+    RETURNS void AS 'MODULE_PATHNAME', 'oracode_webhook_check_signature' LANGUAGE C VOLATILE;
+
+-- Verify a delivery, then apply it once: a repeated event id changes nothing.
+-- Returns 'applied', 'ignored' (no request with that Seam id, or an event
+-- type oracode does not act on; it is still recorded) or 'duplicate'.
+CREATE FUNCTION @extschema@.oracode_ingest_webhook(headers jsonb, body text) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  h jsonb;
+  ev jsonb;
+  evid text;
+  etype text;
+  acid text;
+  n integer := 0;
+BEGIN
+  IF jsonb_typeof(headers) IS DISTINCT FROM 'object' THEN
+    RAISE EXCEPTION USING ERRCODE = 'OC006', MESSAGE = 'webhook signature invalid or stale',
+      DETAIL = 'The headers must be a JSON object of header names and values.';
+  END IF;
+  -- header names are case-insensitive
+  SELECT jsonb_object_agg(lower(key), value) INTO h FROM jsonb_each_text(headers);
+  PERFORM oracode.webhook_check_signature(coalesce(h ->> 'svix-id', h ->> 'webhook-id'),
+      coalesce(h ->> 'svix-timestamp', h ->> 'webhook-timestamp'),
+      coalesce(h ->> 'svix-signature', h ->> 'webhook-signature'), body);
+  BEGIN
+    ev := body::jsonb;
+  EXCEPTION WHEN invalid_text_representation THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'webhook body is not JSON',
+      DETAIL = 'The signature is valid, but the body cannot be read as a Seam event.';
+  END;
+  evid := coalesce(ev ->> 'event_id', h ->> 'svix-id', h ->> 'webhook-id');
+  etype := coalesce(ev ->> 'event_type', 'unknown');
+  acid := ev ->> 'access_code_id';
+
+  INSERT INTO oracode.webhook_events (event_id, event_type, payload) VALUES (evid, etype, ev)
+    ON CONFLICT (event_id) DO NOTHING;
+  IF NOT FOUND THEN
+    RETURN 'duplicate';
+  END IF;
+
+  CASE etype
+  WHEN 'access_code.set_on_device' THEN
+    UPDATE oracode.access_codes a SET status = 'set', code = coalesce(ev ->> 'code', a.code),
+           status_detail = 'webhook: set on the device'
+     WHERE a.seam_access_code_id = acid AND a.status NOT IN ('failed', 'expired', 'cancelled');
+    GET DIAGNOSTICS n = ROW_COUNT;
+  WHEN 'access_code.scheduled_on_device', 'access_code.changed' THEN
+    UPDATE oracode.access_codes a SET code = coalesce(ev ->> 'code', a.code),
+           status_detail = 'webhook: ' || etype
+     WHERE a.seam_access_code_id = acid;
+    GET DIAGNOSTICS n = ROW_COUNT;
+  WHEN 'access_code.failed_to_set_on_device', 'access_code.delay_in_setting_on_device' THEN
+    UPDATE oracode.access_codes a
+       SET warnings = coalesce(a.warnings, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+             'warning_code', replace(etype, 'access_code.', ''), 'created_at', ev ->> 'occurred_at')),
+           last_error = 'Seam: ' || replace(etype, 'access_code.', '')
+     WHERE a.seam_access_code_id = acid;
+    GET DIAGNOSTICS n = ROW_COUNT;
+  WHEN 'access_code.removed_from_device', 'access_code.deleted' THEN
+    UPDATE oracode.access_codes a
+       SET status = CASE WHEN a.ends_at <= now() THEN 'expired' ELSE 'removing' END,
+           status_detail = 'webhook: ' || etype
+     WHERE a.seam_access_code_id = acid AND a.status NOT IN ('failed', 'expired', 'cancelled');
+    GET DIAGNOSTICS n = ROW_COUNT;
+  ELSE
+    NULL;
+  END CASE;
+  RETURN CASE WHEN n > 0 THEN 'applied' ELSE 'ignored' END;
+END $$;
+COMMENT ON FUNCTION @extschema@.oracode_ingest_webhook(jsonb, text) IS
+    'verify a Seam webhook (Svix signature, ±5 min) and apply its event once';
+
+-- Codes are permanent and cost lock capacity: requesting, cancelling and
+-- ingesting need an explicit grant (README, "Roles"). Matching stays public.
+REVOKE EXECUTE ON FUNCTION @extschema@.oracode_create_code(uuid, timestamptz, timestamptz, text, text, text, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.oracode_cancel_code(bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.oracode_cancel_booking(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.oracode_ingest_webhook(jsonb, text) FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA oracode FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA oracode FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA oracode FROM PUBLIC;

@@ -14,6 +14,7 @@
 
 char	   *oracode_api_url = NULL;
 char	   *oracode_api_key = NULL;
+char	   *oracode_api_key_file = NULL;
 char	   *oracode_database = NULL;
 char	   *oracode_webhook_secret = NULL;
 int			oracode_poll_interval = 60;
@@ -68,6 +69,11 @@ oracode_define_gucs(void)
 							   "Superuser only; never shown or logged.",
 							   &oracode_api_key, "",
 							   PGC_SIGHUP, secret, NULL, NULL, show_api_key);
+	DefineCustomStringVariable("oracode.api_key_file",
+							   "File holding the Seam API key (used when oracode.api_key is empty).",
+							   "Keeps the key out of postgresql.conf and out of the server log on reload.",
+							   &oracode_api_key_file, "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 	DefineCustomStringVariable("oracode.webhook_secret",
 							   "Seam webhook signing secret (whsec_...).",
 							   "Superuser only; never shown or logged.",
@@ -112,4 +118,51 @@ oracode_define_gucs(void)
 							NULL, &oracode_retry_max_delay, 600, 1, 86400,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("oracode");
+}
+
+/*
+ * The API key in force: oracode.api_key, else the first line of
+ * oracode.api_key_file (read on every call, so a new key only needs the file
+ * rewritten). Returns a palloc'd copy, or NULL with *problem saying why.
+ */
+char *
+oracode_api_key_value(const char **problem)
+{
+	char		buf[1024];
+	FILE	   *f;
+	size_t		n;
+
+	*problem = NULL;
+	if (oracode_api_key && oracode_api_key[0])
+		return pstrdup(oracode_api_key);
+	if (oracode_api_key_file == NULL || oracode_api_key_file[0] == '\0')
+	{
+		*problem = "neither oracode.api_key nor oracode.api_key_file is set";
+		return NULL;
+	}
+	f = fopen(oracode_api_key_file, "r");
+	if (f == NULL)
+	{
+		*problem = "oracode.api_key_file cannot be read";
+		return NULL;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* the first line, without surrounding white space */
+	buf[strcspn(buf, "\r\n")] = '\0';
+	while (n > 0 && isspace((unsigned char) buf[strlen(buf) - 1]))
+		buf[strlen(buf) - 1] = '\0';
+	if (buf[0] == '\0')
+	{
+		explicit_bzero(buf, sizeof(buf));
+		*problem = "oracode.api_key_file is empty";
+		return NULL;
+	}
+	{
+		char	   *key = pstrdup(buf + strspn(buf, " \t"));
+
+		explicit_bzero(buf, sizeof(buf));
+		return key;
+	}
 }

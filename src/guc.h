@@ -6,6 +6,7 @@
 
 extern char *oracode_api_url;
 extern char *oracode_api_key;
+extern char *oracode_api_key_file;
 extern char *oracode_database;
 extern char *oracode_webhook_secret;
 extern int	oracode_poll_interval;		/* seconds */
@@ -18,5 +19,6 @@ extern int	oracode_batch_size;
 extern int	oracode_retry_max_delay;	/* seconds */
 
 extern void oracode_define_gucs(void);
+extern char *oracode_api_key_value(const char **problem);
 
 #endif							/* ORACODE_GUC_H */

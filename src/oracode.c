@@ -8,6 +8,7 @@
 
 #include "guc.h"
 #include "oracode.h"
+#include "redact.h"
 #include "seam_json.h"
 #include "shmem.h"
 #include "worker.h"
@@ -21,6 +22,7 @@ void
 _PG_init(void)
 {
 	oracode_define_gucs();
+	oracode_install_log_redaction();
 	seam_json_init();
 	oracode_register_wake_callback();
 	/* the worker and its shared state exist only when preloaded; SQL works either way */

@@ -118,7 +118,14 @@ batch_reset_callback(void *arg)
 bool
 seam_http_have_key(void)
 {
-	return oracode_api_key != NULL && oracode_api_key[0] != '\0';
+	const char *problem;
+	char	   *key = oracode_api_key_value(&problem);
+
+	if (key == NULL)
+		return false;
+	explicit_bzero(key, strlen(key));
+	pfree(key);
+	return true;
 }
 
 /* Drop the kept-alive connections (and any batch an ERROR left attached). */
@@ -360,7 +367,8 @@ add_header(HttpTransfer *xfer, const char *line)
 
 /* Create, configure and attach the easy handle of one request. */
 static void
-transfer_start(CURLM *multi, HttpTransfer *xfer, const char *base, const char *protocols)
+transfer_start(CURLM *multi, HttpTransfer *xfer, const char *base, const char *protocols,
+			   const char *key)
 {
 	SeamRequest *req = xfer->req;
 	char	   *url = psprintf("%s%s", base, req->path);
@@ -378,7 +386,7 @@ transfer_start(CURLM *multi, HttpTransfer *xfer, const char *base, const char *p
 	add_header(xfer, "Accept: application/json");
 	/* no "Expect: 100-continue" round trip before larger bodies */
 	add_header(xfer, "Expect:");
-	auth = psprintf("Authorization: Bearer %s", oracode_api_key);
+	auth = psprintf("Authorization: Bearer %s", key);
 	add_header(xfer, auth);
 	explicit_bzero(auth, strlen(auth));
 	pfree(auth);
@@ -534,6 +542,8 @@ seam_http_perform(SeamRequest *reqs, int nreqs)
 	CURLM	   *multi;
 	const char *protocols = NULL;
 	char	   *base;
+	char	   *key;
+	const char *problem;
 	int			started = 0;
 	int			in_flight = 0;
 	int			remaining = nreqs;
@@ -543,12 +553,13 @@ seam_http_perform(SeamRequest *reqs, int nreqs)
 		response_init(&reqs[i].resp);
 	if (nreqs <= 0)
 		return;
-	if (!seam_http_have_key())
+	key = oracode_api_key_value(&problem);
+	if (key == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("oracode.api_key is not set"),
-				 errdetail("Requests to Seam need an API key."),
-				 errhint("Set oracode.api_key in postgresql.conf (or with ALTER SYSTEM) and reload the configuration.")));
+				 errdetail("Requests to Seam need an API key, and %s.", problem),
+				 errhint("Set oracode.api_key_file (or oracode.api_key) and reload the configuration.")));
 	http_global_init();
 	base = base_url(&protocols);
 	/* an ERROR in an earlier call may have left its handles attached */
@@ -578,7 +589,7 @@ seam_http_perform(SeamRequest *reqs, int nreqs)
 
 		while (in_flight < oracode_max_connections && started < nreqs)
 		{
-			transfer_start(multi, &batch->xfers[started++], base, protocols);
+			transfer_start(multi, &batch->xfers[started++], base, protocols, key);
 			in_flight++;
 		}
 		mc = curl_multi_perform(multi, &running);
@@ -605,4 +616,6 @@ seam_http_perform(SeamRequest *reqs, int nreqs)
 	}
 	batch_cleanup(batch);
 	pfree(base);
+	explicit_bzero(key, strlen(key));
+	pfree(key);
 }

@@ -43,6 +43,7 @@
 #include "guc.h"
 #include "seam_http.h"
 #include "seam_json.h"
+#include "redact.h"
 #include "sync.h"
 
 PG_FUNCTION_INFO_V1(oracode_sync_devices);
@@ -65,29 +66,6 @@ typedef struct Columns
 	ArrayBuildState *arrays[12];
 } Columns;
 
-/* Replace every occurrence of the API key in s (a defence: Seam should never echo it). */
-static char *
-redact(const char *s)
-{
-	const char *key = oracode_api_key;
-	size_t		keylen = key ? strlen(key) : 0;
-	StringInfoData out;
-	const char *hit;
-
-	if (s == NULL)
-		return NULL;
-	if (keylen == 0 || strstr(s, key) == NULL)
-		return pstrdup(s);
-	initStringInfo(&out);
-	while ((hit = strstr(s, key)) != NULL)
-	{
-		appendBinaryStringInfo(&out, s, hit - s);
-		appendStringInfoString(&out, "********");
-		s = hit + keylen;
-	}
-	appendStringInfoString(&out, s);
-	return out.data;
-}
 
 /* Seam's request id for messages. */
 static const char *
@@ -114,15 +92,15 @@ raise_http_failure(const SeamRequest *req)
 				(errcode(resp->maybe_sent ? ERRCODE_CONNECTION_FAILURE
 						 : ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
 				 resp->timed_out ? errmsg("request to Seam timed out") : errmsg("could not reach Seam"),
-				 errdetail("POST %s failed: %s.", req->path, redact(resp->error)),
+				 errdetail("POST %s failed: %s.", req->path, oracode_redact(resp->error)),
 				 errhint("Check oracode.api_url and the network; oracode.connect_timeout and "
 						 "oracode.request_timeout bound the wait.")));
 
 	/* a body that is not Seam's error JSON (a proxy's page, an empty 503) is quoted instead */
 	if (seam_parse_error(resp->body.data, &err))
-		what = psprintf("Seam's error is %s: %s", redact(err.type), redact(err.message));
+		what = psprintf("Seam's error is %s: %s", oracode_redact(err.type), oracode_redact(err.message));
 	else
-		what = psprintf("The body is not a Seam error: %s", redact(err.message));
+		what = psprintf("The body is not a Seam error: %s", oracode_redact(err.message));
 	if (resp->status == 401)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
