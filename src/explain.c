@@ -5,6 +5,10 @@
  * check-in and check-out occurrences, how far each end would move, and the
  * verdict (chosen, outside tolerance, one-shot, ...). The verdicts come from
  * the same code path as oracode_match_slot, so the two never disagree.
+ *
+ * The device_id form weighs the device's synced slots, read through the
+ * same backend-local cache as oracode_match_slot(device_id, ...), so a
+ * DBA sees exactly the slots that oracode_create_code matched against.
  */
 #include "postgres.h"
 
@@ -12,13 +16,18 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/tuplestore.h"
+#include "utils/uuid.h"
 
+#include "device_slots.h"
 #include "match.h"
 #include "match_slot.h"
+#include "oracode.h"
 
 PG_FUNCTION_INFO_V1(oracode_explain_match_jsonb);
+PG_FUNCTION_INFO_V1(oracode_explain_match_device);
 
 /* An interval of the given microseconds. */
 static Datum
@@ -39,7 +48,9 @@ explain_emit(FunctionCallInfo fcinfo, OracodeSlotSet *set, TimestampTz starts_at
 	SlotEval   *evals = palloc0(sizeof(SlotEval) * Max(set->nslots, 1));
 	int			i;
 
-	InitMaterializedSRF(fcinfo, 0);
+	/* the device form sets up the tuplestore before its cache lookup */
+	if (rsinfo->setResult == NULL)
+		InitMaterializedSRF(fcinfo, 0);
 	match_slots(set, starts_at, ends_at, tolerance, evals);
 	for (i = 0; i < set->nslots; i++)
 	{
@@ -73,6 +84,44 @@ oracode_explain_match_jsonb(PG_FUNCTION_ARGS)
 	OracodeSlotSet *set;
 
 	set = PG_ARGISNULL(0) ? slots_new(0) : slots_from_jsonb(PG_GETARG_JSONB_P(0));
+	explain_emit(fcinfo, set, starts_at, ends_at, tolerance);
+	return (Datum) 0;
+}
+
+/*
+ * oracode_explain_match(device_id uuid, starts_at, ends_at, max_time_rounding):
+ * the device's synced slots. Raises OC004 for a device not in
+ * oracode.devices, as oracode_match_slot(device_id, ...) does; a NULL
+ * device explains nothing.
+ */
+Datum
+oracode_explain_match_device(PG_FUNCTION_ARGS)
+{
+	TimestampTz starts_at,
+				ends_at;
+	int64		tolerance = match_args(fcinfo, &starts_at, &ends_at);
+	pg_uuid_t  *device_id;
+	OracodeSlotSet *set;
+	bool		cached;
+
+	/*
+	 * The tuplestore and row type first: building them may read catalogs,
+	 * which may flush the cache under a set we already looked up.
+	 */
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		return (Datum) 0;
+	device_id = PG_GETARG_UUID_P(0);
+	/* see committed slot changes, as oracode_match_slot does once per statement */
+	AcceptInvalidationMessages();
+	set = device_slot_set(device_id, &cached);
+	if (set == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_ORACODE_UNKNOWN_DEVICE),
+				 errmsg("unknown device %s",
+						DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(device_id)))),
+				 errdetail("The device is not in oracode.devices."),
+				 errhint("Run oracode_sync_devices() to fetch devices from Seam.")));
 	explain_emit(fcinfo, set, starts_at, ends_at, tolerance);
 	return (Datum) 0;
 }

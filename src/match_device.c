@@ -47,6 +47,7 @@
 #include "utils/syscache.h"
 #include "utils/uuid.h"
 
+#include "device_slots.h"
 #include "match.h"
 #include "match_slot.h"
 #include "oracode.h"
@@ -285,7 +286,7 @@ cache_insert(const pg_uuid_t *device_id, OracodeSlotSet *set, MemoryContext set_
  * flush, i.e. until the next catalog access) or only in the current memory
  * context, which happens when invalidations kept overtaking the load.
  */
-static OracodeSlotSet *
+OracodeSlotSet *
 device_slot_set(const pg_uuid_t *device_id, bool *cached)
 {
 	int			attempt;
