@@ -27,3 +27,13 @@ demo:
 .PHONY: print-regress
 print-regress:
 	@echo $(REGRESS)
+
+# --- fuzzing (issue 4) ---------------------------------------------------------------------
+# `make fuzz`: build the libFuzzer targets for the oracode_tod parser, the slot JSON reader
+# and the Seam response parser (fuzz/, clang with ASan and UBSan) and run each for
+# FUZZ_SECONDS (default 60), printing executions per target; fails on any crash or broken
+# promise. The long run behind its own command: test/run does not call it.
+.PHONY: fuzz
+fuzz:
+	./scripts/setup.sh fuzz
+	$(MAKE) -C fuzz run

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install what oracode needs to build, test and run its demo on Debian 12.
+# Install what oracode needs to build, test and run its demo on Debian 12
+# (plus the optional groups named as arguments, below).
 # Skips whatever is already present; safe to run again.
 set -euo pipefail
 
@@ -8,6 +9,17 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok
 for p in postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
          libcurl4-openssl-dev libcjson-dev libipc-run-perl make gcc nodejs npm ca-certificates; do
   have_pkg "$p" || need+=("$p")
+done
+# Optional groups, for the long runs behind their own commands (test/run needs neither):
+#   setup.sh fuzz       clang and libFuzzer, for `make fuzz`
+#   setup.sh memcheck   valgrind, for test/memcheck.sh
+for group in "$@"; do
+  case $group in
+    fuzz)     extra=(clang libclang-rt-14-dev) ;;
+    memcheck) extra=(valgrind) ;;
+    *)        echo "setup: unknown group '$group' (known: fuzz, memcheck)" >&2; exit 2 ;;
+  esac
+  for p in "${extra[@]}"; do have_pkg "$p" || need+=("$p"); done
 done
 # pg_prove and npm may come from elsewhere on a prepared machine
 if command -v pg_prove >/dev/null 2>&1; then

@@ -84,21 +84,33 @@ slots_zone_index(OracodeSlotSet *set, const TodZone *zone)
 	return set->nzones++;
 }
 
-/* The string value of key in a slot object, or NULL when absent; raises if not a string. */
+/* The string value of a required key in a slot object; raises if absent, null or not a string. */
 static char *
-slot_string(JsonbContainer *obj, const char *key, int n, bool required)
+slot_string(JsonbContainer *obj, const char *key, int n)
 {
 	JsonbValue	v;
 
 	if (getKeyJsonValueFromContainer(obj, key, strlen(key), &v) == NULL ||
 		v.type == jbvNull)
-	{
-		if (required)
-			bad_slots("Time slot %d has no \"%s\".", n, key);
-		return NULL;
-	}
+		bad_slots("Time slot %d has no \"%s\".", n, key);
 	if (v.type != jbvString)
 		bad_slots("In time slot %d, \"%s\" is not a string.", n, key);
+	return pnstrdup(v.val.string.val, v.val.string.len);
+}
+
+/*
+ * The string value of an informative key, or NULL when it is absent or not
+ * a string: like the device sync (seam_parse_time_slots), a malformed
+ * informative field reads as absent rather than making the slot unusable.
+ */
+static char *
+slot_informative_string(JsonbContainer *obj, const char *key)
+{
+	JsonbValue	v;
+
+	if (getKeyJsonValueFromContainer(obj, key, strlen(key), &v) == NULL ||
+		v.type != jbvString)
+		return NULL;
 	return pnstrdup(v.val.string.val, v.val.string.len);
 }
 
@@ -120,12 +132,12 @@ slot_flag(JsonbContainer *obj, const char *key, int n)
 static TodValue
 slot_time(JsonbContainer *obj, const char *key, int n)
 {
-	char	   *text = slot_string(obj, key, n, true);
+	char	   *text = slot_string(obj, key, n);
 	TodValue	v;
 	TodStatus	st = tod_parse(text, &v);
 
 	if (st != TOD_OK)
-			bad_slots("In time slot %d, \"%s\" is \"%s\", which is not a Seam time of day. %s",
+		bad_slots("In time slot %d, \"%s\" is \"%s\", which is not a Seam time of day. %s",
 				  n, key, text, tod_status_detail(st));
 	return v;
 }
@@ -162,7 +174,7 @@ slots_from_jsonb(Jsonb *jb)
 			bad_slots("Element %d of time_slots is not an object.", i + 1);
 		obj = elem->val.binary.data;
 
-		slot->name = slot_string(obj, "name", i + 1, true);
+		slot->name = slot_string(obj, "name", i + 1);
 		in = slot_time(obj, "check_in_time", i + 1);
 		out = slot_time(obj, "check_out_time", i + 1);
 		slot->check_in = in.time;
@@ -175,8 +187,8 @@ slots_from_jsonb(Jsonb *jb)
 		slot->is_one_shot = slot_flag(obj, "is_one_shot", i + 1);
 		slot->is_master = slot_flag(obj, "is_master", i + 1);
 
-		uuid = slot_string(obj, "dormakaba_oracode_user_level_id", i + 1, false);
-		/* a user level id is informative only; ignore one that is not a UUID */
+		uuid = slot_informative_string(obj, "dormakaba_oracode_user_level_id");
+		/* a user level id is informative only; ignore one that is not a UUID string */
 		if (uuid != NULL && looks_like_uuid(uuid))
 		{
 			pg_uuid_t  *u = DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(uuid)));
