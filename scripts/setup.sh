@@ -7,9 +7,12 @@ set -euo pipefail
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 for p in postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
-         libcurl4-openssl-dev libcjson-dev libipc-run-perl make gcc nodejs npm ca-certificates; do
+         libcurl4-openssl-dev libcjson-dev libipc-run-perl make gcc nodejs npm ca-certificates \
+         dpkg-dev debhelper fakeroot postgresql-server-dev-all postgresql-15-auto-failover; do
   have_pkg "$p" || need+=("$p")
 done
+# (dpkg-dev, debhelper, postgresql-server-dev-all: test/deb builds the .deb with
+#  pg_buildext; postgresql-15-auto-failover: test/ha's pg_auto_failover failover)
 # Optional groups, for the long runs behind their own commands (test/run needs neither):
 #   setup.sh fuzz       clang and libFuzzer, for `make fuzz`
 #   setup.sh memcheck   valgrind, for test/memcheck.sh

@@ -30,7 +30,8 @@ mkdir "$work/oracode"
 cp -a Makefile oracode.control README.md META.json src sql expected debian "$work/oracode/"
 rm -f "$work/oracode"/src/*.o "$work/oracode"/src/*.bc "$work/oracode"/*.so
 
-(cd "$work/oracode" && dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1
+# without the caller's PG* settings: pg_virtualenv's throwaway cluster would take their port
+(cd "$work/oracode" && env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1
 build_rc=$?
 tap_is "$build_rc" 0 "dpkg-buildpackage -us -uc -b builds the package"
 if [ "$build_rc" -ne 0 ]; then tail -n 40 "$work/build.log" | tap_diag -; tap_done; exit 1; fi

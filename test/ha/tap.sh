@@ -42,7 +42,7 @@ tap_bail() {
 
 # tap_diag TEXT...: a diagnostic line (or several, from stdin with -).
 tap_diag() {
-  if [ "$1" = - ]; then sed 's/^/# /'; else echo "# $*"; fi
+  if [ "$1" = - ]; then sed "s/^/# /" >&2; else echo "# $*" >&2; fi
 }
 
 # tap_done: print the plan; exit non-zero if anything failed.
