@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# bench/run-all.sh — every number in BENCHMARKS.md, with one command.
+#
+# Usage (as root, from anywhere):  bench/run-all.sh
+#
+# Builds and installs oracode once, then runs, one after another (each on its own throwaway
+# cluster and fresh fakes, all on 127.0.0.1, all stopped at the end):
+#   bench/match_slot.sh   matching 1,000,000 bookings in C and in PL/pgSQL
+#   bench/issue.sh        issuing throughput: worker vs Seam's JS SDK vs the fake's ceiling; memory
+#   bench/poll.sh         polling cost with 10,000 codes in flight
+#   bench/trigger.sh      the booking trigger's cost on 100,000 inserts
+# and prints the machine, then every benchmark's report. The BENCH_* variables of each script
+# pass through (e.g. BENCH_RUNS=5). Takes about 25 minutes on the 2-core machine.
+set -euo pipefail
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(dirname "$BENCH_DIR")
+
+[ "$(id -u)" -eq 0 ] || { echo "run-all.sh: run as root (it installs the extension and runs clusters as postgres)" >&2; exit 2; }
+"$REPO/scripts/setup.sh" >/dev/null
+echo "# building and installing oracode" >&2
+(cd "$REPO" && make -s && make -s install) >/dev/null
+export BENCH_NO_BUILD=1
+
+out=$(mktemp -d "${TMPDIR:-/tmp}/oracode-run-all.XXXXXX")
+trap 'rm -rf "$out"' EXIT
+
+{
+  echo "# machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/^Mem:/ {print $2}') GiB memory"
+  echo "# software: $(pg_config --version), node $(node --version), $(uname -sr)"
+  echo "# started: $(date -u '+%Y-%m-%d %H:%M UTC')"
+} | tee "$out/machine"
+
+status=0
+for b in match_slot issue poll trigger; do
+  echo "# ---- bench/$b.sh" >&2
+  start=$SECONDS
+  if "$BENCH_DIR/$b.sh" >"$out/$b" 2>"$out/$b.err"; then
+    echo "# bench/$b.sh done in $(( SECONDS - start )) s" >&2
+  else
+    status=1
+    echo "# bench/$b.sh FAILED (exit $?); its stderr:" >&2
+    tail -n 30 "$out/$b.err" >&2
+  fi
+done
+
+echo
+cat "$out/machine"
+for b in match_slot issue poll trigger; do
+  echo
+  echo "## bench/$b.sh"
+  cat "$out/$b"
+done
+exit "$status"
