@@ -606,7 +606,8 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE n integer;
 BEGIN
   UPDATE oracode.access_codes SET reconcile = true, next_attempt_at = now(),
-         last_error = 'worker restarted while the create was in flight'
+         last_error = 'worker restarted while the create was in flight',
+         status_detail = 'no answer to the create: the worker restarted while it was in flight'
    WHERE status = 'sending';
   GET DIAGNOSTICS n = ROW_COUNT;
   DELETE FROM oracode.create_attempts WHERE at < now() - interval '1 hour';
@@ -630,7 +631,9 @@ BEGIN
     ORDER BY a.next_attempt_at, a.id LIMIT batch
     FOR UPDATE SKIP LOCKED),
   upd AS (
-    UPDATE oracode.access_codes a SET reconcile = true, next_attempt_at = now() + lease
+    UPDATE oracode.access_codes a SET reconcile = true, next_attempt_at = now() + lease,
+           status_detail = CASE WHEN a.reconcile THEN a.status_detail
+                                ELSE 'no answer to the create: its lease ran out' END
     FROM due WHERE a.id = due.id
     RETURNING a.id, a.device_id, a.seam_name)
   SELECT coalesce(jsonb_agg(to_jsonb(upd) ORDER BY upd.id), '[]') INTO rec FROM upd;
@@ -672,8 +675,10 @@ END $$;
 --   created: {id, outcome, request_id, access_code:{access_code_id,status,code,errors,warnings}}
 --   failed (Seam refused; permanent): {id, outcome, http_status, error_type, error_message, request_id}
 --   retry (surely not created: 429, no connection): {id, outcome, error, retry_after, request_id}
---   unknown (may have been created): {id, outcome, error, request_id}
+--   unknown (may have been created): {id, outcome, error, retry_after, request_id}
 --   paused (401: the key is wrong; nothing was created): {id, outcome, error}
+--   "sent": false on retry or paused: the create never left the worker (no connection, or
+--   held back after a 429 or 401 to another create), so it does not count against the rate
 CREATE FUNCTION oracode.worker_apply_create_results(results jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -681,9 +686,31 @@ DECLARE
   ac jsonb;
 BEGIN
   FOR r IN SELECT value FROM jsonb_array_elements(results) LOOP
+    IF (r ->> 'sent') = 'false' THEN
+      DELETE FROM oracode.create_attempts c
+       WHERE c.ctid = (SELECT c2.ctid FROM oracode.create_attempts c2
+                        WHERE c2.device_id = (SELECT a.device_id FROM oracode.access_codes a
+                                               WHERE a.id = (r ->> 'id')::bigint)
+                        ORDER BY c2.at DESC LIMIT 1);
+    END IF;
     CASE r ->> 'outcome'
     WHEN 'created' THEN
       ac := r -> 'access_code';
+      -- an answer naming a code another request holds is garbled: settle it by listing
+      IF EXISTS (SELECT 1 FROM oracode.access_codes o
+                 WHERE o.seam_access_code_id = ac ->> 'access_code_id' AND o.id <> (r ->> 'id')::bigint) THEN
+        UPDATE oracode.access_codes a
+           SET reconcile = true, last_request_id = r ->> 'request_id',
+               last_error = format('unreadable 200 answer: Seam named access code %s, which request %s holds',
+                                   ac ->> 'access_code_id',
+                                   (SELECT o.id FROM oracode.access_codes o
+                                     WHERE o.seam_access_code_id = ac ->> 'access_code_id')),
+               status_detail = format('no answer to the create: Seam named access code %s, which another request holds',
+                                      ac ->> 'access_code_id'),
+               next_attempt_at = now() + oracode.retry_delay(a.attempts)
+         WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+        CONTINUE;
+      END IF;
       UPDATE oracode.access_codes a
          SET status = oracode.seam_status(ac ->> 'status'), seam_access_code_id = ac ->> 'access_code_id',
              code = coalesce(ac ->> 'code', a.code), errors = ac -> 'errors', warnings = ac -> 'warnings',
@@ -713,7 +740,8 @@ BEGIN
     WHEN 'unknown' THEN
       UPDATE oracode.access_codes a
          SET reconcile = true, last_request_id = r ->> 'request_id', last_error = r ->> 'error',
-             next_attempt_at = now() + oracode.retry_delay(a.attempts)
+             status_detail = format('no answer to the create: %s', r ->> 'error'),
+             next_attempt_at = now() + oracode.retry_delay(a.attempts, (r ->> 'retry_after')::int)
        WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
     WHEN 'paused' THEN
       UPDATE oracode.access_codes a
@@ -729,7 +757,7 @@ END $$;
 -- Settle unanswered creates from the device's codes at Seam: adopt a code
 -- created under our name, else send again. Never resend before this ran.
 --   [{device_id, ids:[...], ok:true, codes:[seam access codes of that device]}]
---   [{device_id, ids:[...], ok:false, error}]  (listing failed: try later)
+--   [{device_id, ids:[...], ok:false, error, retry_after}]  (listing failed: try later)
 CREATE FUNCTION oracode.worker_apply_reconcile(results jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -744,7 +772,7 @@ BEGIN
                ORDER BY a.id FOR UPDATE LOOP
       IF NOT (r ->> 'ok')::boolean THEN
         UPDATE oracode.access_codes a SET last_error = r ->> 'error',
-               next_attempt_at = now() + oracode.retry_delay(a.attempts)
+               next_attempt_at = now() + oracode.retry_delay(a.attempts, (r ->> 'retry_after')::int)
          WHERE a.id = row.id;
         CONTINUE;
       END IF;
@@ -759,12 +787,14 @@ BEGIN
                code = coalesce(ac ->> 'code', a.code), errors = ac -> 'errors', warnings = ac -> 'warnings',
                reconcile = false, last_error = NULL,
                next_attempt_at = oracode.next_poll(oracode.seam_status(ac ->> 'status'), a.ends_at),
-               status_detail = format('adopted %s, created at Seam by an unanswered request', ac ->> 'access_code_id')
+               status_detail = format('adopted %s from the device''s code list after %s',
+                                      ac ->> 'access_code_id', coalesce(row.status_detail, 'no answer to the create'))
          WHERE a.id = row.id;
       ELSE
         UPDATE oracode.access_codes a
            SET status = 'queued', reconcile = false, next_attempt_at = now(),
-               status_detail = 'not created at Seam (checked after an unanswered request); will send again'
+               status_detail = format('not in the device''s code list after %s; will send again',
+                                      coalesce(row.status_detail, 'no answer to the create'))
          WHERE a.id = row.id;
       END IF;
     END LOOP;
@@ -790,7 +820,7 @@ BEGIN
   RETURN res;
 END $$;
 
--- Record polled statuses: [{id, found:true, access_code:{...}}, {id, found:false}, {id, error}]
+-- Record polled statuses: [{id, found:true, access_code:{...}}, {id, found:false}, {id, error, retry_after}]
 CREATE FUNCTION oracode.worker_apply_poll_results(results jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -801,7 +831,7 @@ BEGIN
   FOR r IN SELECT value FROM jsonb_array_elements(results) LOOP
     IF r ? 'error' THEN
       UPDATE oracode.access_codes a SET last_error = r ->> 'error',
-             next_attempt_at = now() + oracode.retry_delay(2)
+             next_attempt_at = now() + oracode.retry_delay(2, (r ->> 'retry_after')::int)
        WHERE a.id = (r ->> 'id')::bigint;
     ELSIF (r ->> 'found')::boolean THEN
       ac := r -> 'access_code';

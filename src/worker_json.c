@@ -77,3 +77,80 @@ wj_describe_failure(const SeamResponse *resp, char *buf, size_t len)
 	else
 		snprintf(buf, len, "HTTP %ld", resp->status);
 }
+
+/* True when member key of obj is absent, null, or of the cJSON type that check accepts. */
+static bool
+absent_or(const cJSON *obj, const char *key, cJSON_bool (*check) (const cJSON *))
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return v == NULL || cJSON_IsNull(v) || check(v);
+}
+
+/*
+ * Why one access code object from Seam cannot be trusted, or NULL. The
+ * parser in seam_json.c reads a field of the wrong type as absent, which is
+ * right for showing data but not for deciding that a code does not exist
+ * (and so sending a create again): there a garbled code must not look like
+ * no code.
+ */
+static const char *
+code_problem(const cJSON *c)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "access_code_id");
+
+	if (!cJSON_IsObject(c))
+		return "an access code is not a JSON object";
+	if (!cJSON_IsString(id) || id->valuestring[0] == '\0')
+		return "an access code has no access_code_id string";
+	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "device_id")))
+		return "an access code has no device_id string";
+	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "status")))
+		return "an access code has no status string";
+	if (!absent_or(c, "name", cJSON_IsString) || !absent_or(c, "code", cJSON_IsString))
+		return "an access code has a name or code that is not a string";
+	if (!absent_or(c, "errors", cJSON_IsArray) || !absent_or(c, "warnings", cJSON_IsArray))
+		return "an access code has errors or warnings that are not arrays";
+	return NULL;
+}
+
+/*
+ * Check every access code in a Seam answer that seam_json.c already read:
+ * key "access_codes" (a list) or "access_code" (one). Returns NULL when all
+ * are well-formed, else a sentence saying how many are not and why.
+ */
+const char *
+wj_check_codes(const char *body, const char *key)
+{
+	cJSON	   *root = cJSON_Parse(body ? body : "");
+	const cJSON *v;
+	const cJSON *c;
+	const char *first = NULL;
+	int			bad = 0,
+				total = 0;
+
+	if (root == NULL)
+		return "The response body is not JSON.";
+	v = cJSON_GetObjectItemCaseSensitive(root, key);
+	if (cJSON_IsArray(v))
+	{
+		cJSON_ArrayForEach(c, v)
+		{
+			const char *p = code_problem(c);
+
+			total++;
+			if (p != NULL && bad++ == 0)
+				first = p;
+		}
+	}
+	else
+	{
+		total = 1;
+		first = code_problem(v);
+		bad = first ? 1 : 0;
+	}
+	cJSON_Delete(root);
+	if (bad == 0)
+		return NULL;
+	return psprintf("%d of %d access codes in the answer are malformed (%s).", bad, total, first);
+}

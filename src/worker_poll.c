@@ -3,7 +3,9 @@
  *
  * One /access_codes/list request carries up to oracode.batch_size ids, so a
  * cycle over N codes costs ceil(N / batch_size) requests, not N. A code Seam
- * no longer lists after its end has expired (Seam deletes removed codes).
+ * no longer lists after its end has expired (Seam deletes removed codes); an
+ * answer with a garbled code in it tells nothing about any of them, so it
+ * counts as a failed poll rather than as codes Seam no longer knows.
  */
 #include "postgres.h"
 
@@ -54,8 +56,10 @@ worker_poll_cycle(bool *unauthorized)
 		SeamAccessCode *acs = NULL;
 		int			nacs = 0;
 		const char *problem = NULL;
+		/* a garbled code in the list could be one of ours: then the whole answer is unreadable */
 		bool		ok = reqs[r].resp.status == 200 &&
-			seam_parse_access_codes(reqs[r].resp.body.data, &acs, &nacs, &problem);
+			seam_parse_access_codes(reqs[r].resp.body.data, &acs, &nacs, &problem) &&
+			(problem = wj_check_codes(reqs[r].resp.body.data, "access_codes")) == NULL;
 		char		why[512];
 		int			k;
 
@@ -75,7 +79,11 @@ worker_poll_cycle(bool *unauthorized)
 
 			cJSON_AddNumberToObject(res, "id", (double) wj_int(claimed, "id"));
 			if (!ok)
+			{
 				cJSON_AddStringToObject(res, "error", psprintf("status poll failed: %s", why));
+				if (reqs[r].resp.retry_after >= 0)
+					cJSON_AddNumberToObject(res, "retry_after", reqs[r].resp.retry_after);
+			}
 			else
 			{
 				/* match on our side: the fake ignores the id filter */

@@ -6,7 +6,9 @@
  * with reconcile set; before anything is resent the device's codes are
  * listed and one carrying the request's unique name is adopted. Only a
  * request that surely did not reach Seam (no connection, 429, 401) is put
- * back in the queue directly.
+ * back in the queue directly. An answer the worker cannot fully read counts
+ * as no answer, and a code list it cannot fully read proves nothing: then
+ * the row waits and the device is listed again, it is never sent again.
  */
 #include "postgres.h"
 
@@ -19,6 +21,14 @@
 #include "tod.h"
 #include "worker.h"
 #include "worker_json.h"
+
+/* Why a create of this cycle was not sent after all (why NULL: it was sent). */
+typedef struct CreateHold
+{
+	const char *why;
+	int			retry_after;	/* seconds, -1 if none */
+	bool		paused;			/* held because Seam refused the API key */
+} CreateHold;
 
 /* The zone stored in access_codes.time_zone: a zone name or a fixed ±HH:MM. */
 static TodZone
@@ -48,7 +58,8 @@ claim_time(const cJSON *row, const char *key)
 
 /* Build the result object for one create, from Seam's answer. */
 static cJSON *
-create_result(int64 id, SeamResponse *resp, bool *unauthorized)
+create_result(int64 id, const char *device_id, SeamResponse *resp, const CreateHold *hold,
+			  bool *unauthorized)
 {
 	cJSON	   *r = cJSON_CreateObject();
 	SeamAccessCode ac;
@@ -57,19 +68,33 @@ create_result(int64 id, SeamResponse *resp, bool *unauthorized)
 	char		why[512];
 
 	cJSON_AddNumberToObject(r, "id", (double) id);
+	if (hold->why != NULL)
+	{
+		/* never sent: back to the queue, nothing to find out, no use of the rate */
+		cJSON_AddStringToObject(r, "outcome", hold->paused ? "paused" : "retry");
+		cJSON_AddFalseToObject(r, "sent");
+		cJSON_AddStringToObject(r, "error", hold->why);
+		if (hold->retry_after >= 0)
+			cJSON_AddNumberToObject(r, "retry_after", hold->retry_after);
+		return r;
+	}
 	cJSON_AddStringToObject(r, "request_id", resp->request_id);
 	wj_describe_failure(resp, why, sizeof(why));
 
-	if (resp->status == 200 && seam_parse_access_code(resp->body.data, &ac, &problem))
-	{
-		cJSON_AddStringToObject(r, "outcome", "created");
-		cJSON_AddItemToObject(r, "access_code", wj_access_code(&ac));
-	}
-	else if (resp->status == 200)
+	if (resp->status == 200 &&
+		(!seam_parse_access_code(resp->body.data, &ac, &problem) ||
+		 (problem = wj_check_codes(resp->body.data, "access_code")) != NULL ||
+		 (strcmp(ac.device_id, device_id) != 0 &&
+		  (problem = "The access code is for another device.") != NULL)))
 	{
 		/* Seam said yes but we cannot read what it made: find out before resending */
 		cJSON_AddStringToObject(r, "outcome", "unknown");
 		cJSON_AddStringToObject(r, "error", psprintf("unreadable 200 answer: %s", problem));
+	}
+	else if (resp->status == 200)
+	{
+		cJSON_AddStringToObject(r, "outcome", "created");
+		cJSON_AddItemToObject(r, "access_code", wj_access_code(&ac));
 	}
 	else if (resp->status == 401)
 	{
@@ -80,6 +105,8 @@ create_result(int64 id, SeamResponse *resp, bool *unauthorized)
 	else if (resp->status == 429 || (resp->status == 0 && !resp->maybe_sent))
 	{
 		cJSON_AddStringToObject(r, "outcome", "retry");
+		if (resp->status == 0)
+			cJSON_AddFalseToObject(r, "sent");
 		cJSON_AddStringToObject(r, "error", why);
 		if (resp->retry_after >= 0)
 			cJSON_AddNumberToObject(r, "retry_after", resp->retry_after);
@@ -97,6 +124,8 @@ create_result(int64 id, SeamResponse *resp, bool *unauthorized)
 		/* 5xx, 408, timeout or reset after sending: the code may exist */
 		cJSON_AddStringToObject(r, "outcome", "unknown");
 		cJSON_AddStringToObject(r, "error", why);
+		if (resp->retry_after >= 0)
+			cJSON_AddNumberToObject(r, "retry_after", resp->retry_after);
 	}
 	return r;
 }
@@ -114,7 +143,9 @@ reconcile_result(const char *device_id, cJSON *ids, SeamResponse *resp, bool *un
 
 	cJSON_AddStringToObject(r, "device_id", device_id);
 	cJSON_AddItemToObject(r, "ids", ids);
-	if (resp->status == 200 && seam_parse_access_codes(resp->body.data, &acs, &n, &problem))
+	/* a list with one garbled code cannot prove that our code is not there */
+	if (resp->status == 200 && seam_parse_access_codes(resp->body.data, &acs, &n, &problem) &&
+		(problem = wj_check_codes(resp->body.data, "access_codes")) == NULL)
 	{
 		cJSON	   *codes = cJSON_AddArrayToObject(r, "codes");
 
@@ -132,7 +163,93 @@ reconcile_result(const char *device_id, cJSON *ids, SeamResponse *resp, bool *un
 		snprintf(why, sizeof(why), "unreadable code list: %s", problem);
 	cJSON_AddFalseToObject(r, "ok");
 	cJSON_AddStringToObject(r, "error", psprintf("reconciliation failed: %s", why));
+	if (resp->retry_after >= 0)
+		cJSON_AddNumberToObject(r, "retry_after", resp->retry_after);
 	return r;
+}
+
+/*
+ * Send creates, never over a reused connection. When a kept-alive
+ * connection that libcurl reuses dies before the first byte of the answer,
+ * libcurl sends the request again on a new connection by itself, unasked and
+ * unreported. For a create whose first copy reached Seam that is a second
+ * code. So creates go in rounds of at most max_connections, and before each
+ * round the kept-alive connections are dropped: every create then opens its
+ * own connection, and a connection that dies is reported to us as such.
+ *
+ * Between rounds the answers so far are heeded: after a 429 the device's
+ * remaining creates wait for its Retry-After, after a 401 nothing more is
+ * sent. Those are marked in holds[] and never leave this process.
+ */
+static void
+perform_creates(SeamRequest *reqs, const char **devices, CreateHold *holds, int n)
+{
+	SeamRequest *round = palloc(sizeof(SeamRequest) * n);
+	int		   *idx = palloc(sizeof(int) * n);
+	const char **held_dev = palloc(sizeof(char *) * n);
+	int		   *held_after = palloc(sizeof(int) * n);
+	int			nheld = 0;
+	bool		refused = false;
+	int			next = 0;
+
+	while (next < n)
+	{
+		int			k = 0;
+		int			j;
+
+		/* the next round: up to max_connections creates not held back */
+		for (; next < n && k < oracode_max_connections; next++)
+		{
+			for (j = 0; j < nheld; j++)
+				if (strcmp(held_dev[j], devices[next]) == 0)
+					break;
+			if (refused)
+			{
+				holds[next].why = "not sent: Seam refused the API key";
+				holds[next].retry_after = -1;
+				holds[next].paused = true;
+			}
+			else if (j < nheld)
+			{
+				holds[next].why = psprintf("not sent: Seam answered 429 to another create for this device%s",
+										   held_after[j] >= 0 ? psprintf(" (Retry-After %d s)", held_after[j]) : "");
+				holds[next].retry_after = held_after[j];
+				holds[next].paused = false;
+			}
+			else
+			{
+				round[k] = reqs[next];
+				idx[k++] = next;
+			}
+		}
+		if (k == 0)
+			continue;
+		seam_http_reset();
+		seam_http_perform(round, k);
+		for (j = 0; j < k; j++)
+		{
+			SeamResponse *resp = &round[j].resp;
+
+			reqs[idx[j]].resp = *resp;
+			if (resp->status == 401)
+				refused = true;
+			else if (resp->status == 429)
+			{
+				int			h;
+
+				for (h = 0; h < nheld; h++)
+					if (strcmp(held_dev[h], devices[idx[j]]) == 0)
+						break;
+				if (h == nheld)
+				{
+					held_dev[nheld] = devices[idx[j]];
+					held_after[nheld++] = resp->retry_after;
+				}
+				else
+					held_after[h] = Max(held_after[h], resp->retry_after);
+			}
+		}
+	}
 }
 
 /*
@@ -151,6 +268,7 @@ worker_send_cycle(bool *unauthorized)
 				nreq = 0,
 				i;
 	SeamRequest *reqs;
+	CreateHold *holds;
 	const char **req_device;
 	cJSON	  **req_ids;
 	cJSON	   *create_results,
@@ -171,6 +289,7 @@ worker_send_cycle(bool *unauthorized)
 	reqs = palloc0(sizeof(SeamRequest) * (nrec + ncre));
 	req_device = palloc0(sizeof(char *) * (nrec + ncre));
 	req_ids = palloc0(sizeof(cJSON *) * (nrec + ncre));
+	holds = palloc0(sizeof(CreateHold) * (ncre + 1));
 	cJSON_ArrayForEach(row, rec)
 	{
 		const char *dev = wj_str(row, "device_id");
@@ -194,6 +313,7 @@ worker_send_cycle(bool *unauthorized)
 		TodZone		zone = zone_from_text(wj_str(row, "time_zone"));
 		const char *bound = wj_str(row, "bound");
 
+		req_device[nreq] = wj_str(row, "device_id");
 		reqs[nreq].path = "/access_codes/create";
 		reqs[nreq].body = seam_body_create_code(wj_str(row, "device_id"), wj_str(row, "seam_name"),
 												claim_time(row, "starts_at"), claim_time(row, "ends_at"),
@@ -202,7 +322,8 @@ worker_send_cycle(bool *unauthorized)
 	}
 
 	pgstat_report_activity(STATE_RUNNING, psprintf("oracode: %d creates, %d reconciliations", ncre, nrec));
-	seam_http_perform(reqs, nreq);
+	seam_http_perform(reqs, nrec);
+	perform_creates(reqs + nrec, req_device + nrec, holds, ncre);
 
 	reconcile_results = cJSON_CreateArray();
 	for (i = 0; i < nrec; i++)
@@ -212,7 +333,8 @@ worker_send_cycle(bool *unauthorized)
 	i = nrec;
 	cJSON_ArrayForEach(row, cre)
 	{
-		cJSON_AddItemToArray(create_results, create_result(wj_int(row, "id"), &reqs[i].resp, unauthorized));
+		cJSON_AddItemToArray(create_results, create_result(wj_int(row, "id"), wj_str(row, "device_id"),
+														   &reqs[i].resp, &holds[i - nrec], unauthorized));
 		i++;
 	}
 	if (nrec > 0)
