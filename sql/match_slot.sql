@@ -175,6 +175,10 @@ SELECT slot_name, bound, user_level_id FROM oracode_match_slot(
   '[{"name":"min","check_in_time":"16:00Z","check_out_time":"10:00Z","future_field":{"x":1},"dormakaba_oracode_user_level_id":"not-a-uuid"}]',
   '2024-01-01 16:00Z', '2024-01-02 10:00Z');
 
+SELECT slot_name, user_level_id FROM oracode_match_slot(
+  '[{"name":"numeric id","check_in_time":"16:00Z","check_out_time":"10:00Z","dormakaba_oracode_user_level_id":5}]'::jsonb,
+  '2024-01-01 16:00Z', '2024-01-02 10:00Z');
+
 -- invalid arguments: 22023 naming the problem -------------------------------------
 SELECT q, pg_temp.err(q) FROM (VALUES
   ($$SELECT oracode_match_slot('[]', NULL, '2024-01-02 10:00Z')$$),
