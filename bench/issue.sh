@@ -4,17 +4,21 @@
 #
 # Usage (as root, from anywhere):  bench/issue.sh
 #
-# Each run has four contenders, each on a FRESH fake (the fake slows as its store grows, so
-# each one starts from the same store: BENCH_DEVICES seeded locks, no codes), in an order that
-# rotates from run to run:
-#   worker   a PMS backfill queues N codes with oracode_create_code(), in committed transactions
-#            of BENCH_QUEUE_BATCH, while the worker sends them (oracode.max_connections =
-#            BENCH_CONCURRENCY). Codes/s = N / (first 'queued' event -> last 'unset' event, from
-#            oracode.access_code_events): queueing, sending and recording, end to end.
+# Each run has four contenders, each on a FRESH fake (the fake slows as its store grows, so each
+# one starts from the same store: BENCH_DEVICES seeded locks, no codes), in an order that rotates
+# from run to run:
+#   worker (send)  a PMS backfill queues N codes with oracode_create_code() in committed
+#            transactions of BENCH_QUEUE_BATCH while the worker has no key; then the worker gets
+#            the key (reload) and sends them, BENCH_CONCURRENCY in flight (oracode.max_connections).
+#            Codes/s = N / (key given -> last 'unset' event in oracode.access_code_events).
+#   worker (e2e)   the same backfill runs while the worker sends. Codes/s = N / (first 'queued'
+#            event -> last 'unset' event): queueing, sending and recording, end to end.
 #   sdk      the official SDK (npm `seam`, pinned in bench/node) creates the same N codes — the
 #            very bodies the worker sends — with BENCH_CONCURRENCY requests in flight.
 #   ceiling  autocannon (npm, pinned), keep-alive, BENCH_CONCURRENCY connections, POSTs one of
 #            those create bodies N times: what the fake itself can serve.
+# Every code must be created exactly once (checked at the fake); the worker's memory (VmRSS,
+# VmHWM, RssAnon) is read before the first run and after each of its runs.
 #
 # Environment:
 #   BENCH_N=20000            codes per contender per run
@@ -61,6 +65,9 @@ head -n 1 "$BENCH_TMP/bodies.jsonl" >"$BENCH_TMP/body.json"
 bench_hold_worker
 bench_say "plan: $N codes over $BENCH_DEVICES locks; a body: $(cat "$BENCH_TMP/body.json")"
 
+# seconds from clock ticks
+ticks_s() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN {print t / hz}'; }
+
 # the worker (re)starts within 5 s once its database exists
 bench_wait "$DB" "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'oracode worker'" 30
 WPID=$(worker_pid "$DB")
@@ -71,7 +78,7 @@ read -r rss0 hwm0 anon0 < <(proc_mem "$WPID")
 # committed first with the worker held (no key); the clock runs from handing it the key to the
 # last 'unset' event. Appends "worker-MODE run codes/s seconds backfill=s rss= hwm= anon=".
 run_worker() {
-  local mode=$1 r=$2 fake_codes stats line t0 per secs qsecs sent bad
+  local mode=$1 r=$2 fake_codes stats line t0 per secs qsecs sent bad w0 w1 f0 f1
   bench_fresh_fake
   bench_point_worker
   # no VACUUM/ANALYZE here: "empty" statistics would give the worker's cached plans seq scans
@@ -81,13 +88,16 @@ run_worker() {
     bench_hold_worker
     bench_sql "$DB" "CALL bench.queue($N, $QBATCH)"
     t0=$(bench_sql "$DB" "SELECT clock_timestamp()")
+    w0=$(proc_cpu_ticks "$WPID"); f0=$(proc_cpu_ticks "$FAKE_PID")
     bench_point_worker
   else
+    w0=$(proc_cpu_ticks "$WPID"); f0=$(proc_cpu_ticks "$FAKE_PID")
     bench_sql "$DB" "CALL bench.queue($N, $QBATCH)"
     t0=$(bench_sql "$DB" "SELECT min(at) FROM oracode.access_code_events WHERE new_status = 'queued'")
   fi
   bench_wait "$DB" "SELECT count(*) = $N FROM oracode.access_codes WHERE seam_access_code_id IS NOT NULL
                     OR status NOT IN ('queued', 'sending')" 1800
+  w1=$(proc_cpu_ticks "$WPID"); f1=$(proc_cpu_ticks "$FAKE_PID")
   line=$(bench_sql "$DB" "
     WITH e AS (SELECT max(at) FILTER (WHERE new_status = 'unset') AS last_unset,
                       min(at) FILTER (WHERE new_status = 'queued') AS q0,
@@ -105,27 +115,31 @@ run_worker() {
   [ "$fake_codes" = "$N" ] || bench_die "worker-$mode run $r: the fake holds $fake_codes codes for $N requests"
   read -r rss hwm anon < <(proc_mem "$WPID")
   bench_hold_worker
-  echo "worker-$mode $r $per $secs backfill=$qsecs rss=$rss hwm=$hwm anon=$anon" >>"$BENCH_TMP/results"
+  echo "worker-$mode $r $per $secs backfill=$qsecs cpu=$(ticks_s $(( w1 - w0 ))) fake=$(ticks_s $(( f1 - f0 ))) rss=$rss hwm=$hwm anon=$anon" >>"$BENCH_TMP/results"
 }
 run_worker_send() { run_worker send "$1"; }
 run_worker_e2e() { run_worker e2e "$1"; }
 
 run_sdk() {
-  local r=$1 out
+  local r=$1 out f0 f1
   bench_fresh_fake
+  f0=$(proc_cpu_ticks "$FAKE_PID")
   out=$(node "$BENCH_NODE_DIR/sdk.mjs" "$FAKE_URL" "$BENCH_API_KEY" "$BENCH_TMP/bodies.jsonl" "$CONC")
+  f1=$(proc_cpu_ticks "$FAKE_PID")
   node -e 'const o = JSON.parse(process.argv[1]); if (o.ok !== o.n) { console.error(o); process.exit(1) }' "$out" \
     || bench_die "sdk run $r had errors: $out"
-  echo "sdk $r $(node -e 'const o = JSON.parse(process.argv[1]); console.log(o.per_second, o.seconds)' "$out")" >>"$BENCH_TMP/results"
+  echo "sdk $r $(node -e 'const o = JSON.parse(process.argv[1]); console.log(o.per_second, o.seconds, "cpu=" + o.cpu_seconds)' "$out") fake=$(ticks_s $(( f1 - f0 )))" >>"$BENCH_TMP/results"
 }
 
 run_ceiling() {
-  local r=$1 out
+  local r=$1 out f0 f1
   bench_fresh_fake
+  f0=$(proc_cpu_ticks "$FAKE_PID")
   out=$(node "$BENCH_NODE_DIR/ceiling.mjs" "$FAKE_URL" "$BENCH_API_KEY" "$BENCH_TMP/body.json" "$N" "$CONC")
+  f1=$(proc_cpu_ticks "$FAKE_PID")
   node -e 'const o = JSON.parse(process.argv[1]); if (o.ok !== o.n) { console.error(o); process.exit(1) }' "$out" \
     || bench_die "ceiling run $r had errors: $out"
-  echo "ceiling $r $(node -e 'const o = JSON.parse(process.argv[1]); console.log(o.per_second, o.seconds)' "$out")" >>"$BENCH_TMP/results"
+  echo "ceiling $r $(node -e 'const o = JSON.parse(process.argv[1]); console.log(o.per_second, o.seconds, "cpu=" + o.cpu_seconds)' "$out") fake=$(ticks_s $(( f1 - f0 )))" >>"$BENCH_TMP/results"
 }
 
 : >"$BENCH_TMP/results"
@@ -151,12 +165,16 @@ ratios() { for r in $(seq 1 "$RUNS"); do awk -v a="$(per_run "$1" "$r")" -v b="$
 verdict() { awk -v x="$1" -v t="$2" 'BEGIN {print (x >= t) ? "OK" : "MISSED"}'; }
 mb() { fmt "$(awk -v x="$1" 'BEGIN {print x / 1024}')" 1; }
 ws=$(col worker-send 3 | median); we=$(col worker-e2e 3 | median); s=$(col sdk 3 | median); c=$(col ceiling 3 | median)
-qs=$(col worker-e2e 5 | sed 's/backfill=//' | median)
+# kv NAME KEY: the values of KEY=… on NAME's lines, one per run
+kv() { awk -v w="$1" -v k="$2" '$1 == w {for (i = 5; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2)}' "$BENCH_TMP/results"; }
+per_code() { fmt "$(awk -v s="$(kv "$1" "$2" | median)" -v n="$N" 'BEGIN {print s * 1e6 / n}')"; }
+qs=$(kv worker-e2e backfill | median)
 read -r rss1 hwm1 anon1 < <(proc_mem "$WPID")
 sdkv=$(cd "$BENCH_NODE_DIR" && node -p 'require("./node_modules/seam/package.json").version')
 
 echo "# issuing throughput: $N codes over $BENCH_DEVICES locks, $CONC in flight, a fresh fake per contender, $RUNS runs"
 echo "# load average (1/5/15 min) at the start: $BENCH_LOAD_START; at the end: $(bench_load); $(nproc) cores"
+bench_library
 printf '%-40s %6s codes/s  (runs: %s)\n' "oracode worker, backfill committed first" "$(fmt "$ws")" "$(col worker-send 3 | list)"
 printf '%-40s %6s codes/s  (runs: %s; the backfill itself took %s s)\n' "oracode worker, end to end" "$(fmt "$we")" \
   "$(col worker-e2e 3 | list)" "$(fmt "$qs" 1)"
@@ -169,6 +187,10 @@ for m in send e2e; do
   printf '%-40s %s%%  target >= 70%%  [%s]  (per run: %s)\n' "worker ($m) / ceiling" "$(fmt "$(awk -v x="$p" 'BEGIN {print 100 * x}')")" \
     "$(verdict "$p" 0.7)" "$(ratios "worker-$m" ceiling | pct_list)"
 done
+printf '%-40s worker (send) %s, worker (e2e) %s, SDK %s, autocannon %s  (medians; the worker'"'"'s own process)\n' \
+  "client CPU per code (µs)" "$(per_code worker-send cpu)" "$(per_code worker-e2e cpu)" "$(per_code sdk cpu)" "$(per_code ceiling cpu)"
+printf '%-40s with the worker (send) %s, (e2e) %s, with the SDK %s, with autocannon %s\n' \
+  "the fake's CPU per code (µs)" "$(per_code worker-send fake)" "$(per_code worker-e2e fake)" "$(per_code sdk fake)" "$(per_code ceiling fake)"
 printf '%-40s VmRSS %s MB before the first run, %s MB after the last; VmHWM %s MB; private (RssAnon) %s MB -> %s MB\n' \
   "worker memory ($(( 2 * RUNS )) issuing runs)" "$(mb "$rss0")" "$(mb "$rss1")" "$(mb "$hwm1")" "$(mb "$anon0")" "$(mb "$anon1")"
-echo "# worker memory after each run (kB): $(awk '$1 ~ /^worker/ {printf "%s %s: %s %s %s; ", $1, $2, $6, $7, $8}' "$BENCH_TMP/results")"
+echo "# worker memory after each run (kB): $(awk '$1 ~ /^worker/ {printf "%s %s: %s %s %s; ", $1, $2, $(NF - 2), $(NF - 1), $NF}' "$BENCH_TMP/results")"

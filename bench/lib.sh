@@ -5,16 +5,21 @@
 # the calling shell exits (on_exit).
 #
 #   bench_prepare            build + install oracode (unless BENCH_NO_BUILD=1), install the fake
-#                            and bench/node's pinned packages (npm ci), start nothing
+#                            and bench/node's pinned packages (npm ci), start nothing; remember
+#                            the installed library's checksum
+#   bench_library            one line for the report: which oracode.so ran, and whether another
+#                            install replaced it during the run (the machine may be shared)
 #   bench_fresh_fake         stop the fake if one runs, start a new one, seed BENCH_DEVICES locks
 #                            with fixed ids and the key BENCH_API_KEY; sets FAKE_URL
 #   bench_point_worker       give the cluster's worker FAKE_URL and BENCH_API_KEY (reload)
 #   bench_hold_worker        take the key away from the worker (reload): it sends nothing
 #   bench_sql DB SQL...      psql -X -q -At with ON_ERROR_STOP, one -c per SQL argument
-#   bench_wait DB SQL SECS   poll until SQL returns t; fail after SECS
+#   bench_wait DB SQL SECS [EVERY]  poll until SQL returns t (every EVERY s, default 0.5); fail after SECS
 #   worker_pid DB            the oracode worker's pid
 #   proc_mem PID             "VmRSS VmHWM RssAnon" of a process, in kB
 #   proc_cpu_ticks PID       utime + stime of a process, in clock ticks
+#   cluster_cpu_ticks        CPU (user + system, clock ticks) used so far by the cluster: every
+#                            live server process plus the exited ones the postmaster reaped
 #   bench_load               the 1/5/15-minute load averages (other work on the machine skews numbers)
 #   median                   median of the numbers on stdin, one per line
 #   fmt NUMBER [DIGITS]      the number rounded (default 0 digits)
@@ -51,11 +56,25 @@ bench_prepare() {
     bench_say "building and installing oracode"
     (cd "$REPO" && make -s && make -s install) >/dev/null
   fi
+  BENCH_SO="$(pg_config --pkglibdir)/oracode.so"
+  BENCH_SO_SUM=$(md5sum "$BENCH_SO" | cut -c1-12)
+  BENCH_SO_REV=$(cd "$REPO" && git describe --always --dirty 2>/dev/null || echo unknown)
   fake_install >/dev/null
   if ! _bench_node_installed; then
     bench_say "installing the pinned Seam SDK and autocannon into bench/node/node_modules (npm ci)"
     # the SDK package also pins Seam's CLI, whose peer and optional packages the benchmark never loads
     (cd "$BENCH_NODE_DIR" && npm ci --omit=peer --omit=optional --no-audit --no-fund --loglevel=error >&2)
+  fi
+}
+
+# Which library ran; warn when another install replaced it while the benchmark ran.
+bench_library() {
+  local now
+  now=$(md5sum "$BENCH_SO" | cut -c1-12)
+  if [ "$now" = "$BENCH_SO_SUM" ]; then
+    echo "# oracode.so md5 $BENCH_SO_SUM (work tree $BENCH_SO_REV when installed), unchanged during the run"
+  else
+    echo "# WARNING: oracode.so was replaced during the run ($BENCH_SO_SUM -> $now) by another install; numbers may mix builds"
   fi
 }
 
@@ -85,13 +104,14 @@ bench_sql() {
   psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "${args[@]}"
 }
 
-# bench_wait DB SQL SECS: wait until SQL returns true.
+# bench_wait DB SQL SECS [EVERY]: wait until SQL returns true. Timings come from timestamps the
+# server records, not from this loop, so it need not poll often (each poll costs the server CPU).
 bench_wait() {
-  local db=$1 sql=$2 secs=$3 deadline
+  local db=$1 sql=$2 secs=$3 every=${4:-0.5} deadline
   deadline=$(( SECONDS + secs ))
   until [ "$(bench_sql "$db" "$sql")" = t ]; do
     [ "$SECONDS" -lt "$deadline" ] || { echo "timed out after ${secs}s waiting for: $sql" >&2; return 1; }
-    sleep 0.2
+    sleep "$every"
   done
 }
 
@@ -108,6 +128,19 @@ proc_mem() {
 # utime + stime of PID in clock ticks (fields 14 and 15 of /proc/PID/stat; the name may hold spaces).
 proc_cpu_ticks() {
   sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+}
+
+# CPU ticks of the running cluster: the postmaster's children now alive, plus cutime/cstime of
+# the postmaster (children that exited, e.g. the backend of a finished pgbench connection).
+cluster_cpu_ticks() {
+  local pm
+  pm=$(head -n 1 "$PGDATA_DIR/postmaster.pid")
+  {
+    sed 's/^.*) //' "/proc/$pm/stat" | awk '{print $12 + $13 + $14 + $15}'
+    for p in $(ps -o pid= --ppid "$pm"); do
+      [ -r "/proc/$p/stat" ] && sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'
+    done
+  } 2>/dev/null | awk '{s += $1} END {print s}'
 }
 
 # The load averages, to print next to the numbers.

@@ -92,6 +92,7 @@ cyc=$(col cycle 3 | median); lreq=$(col cycle 4 | median); areq=$(col cycle 5 | 
 mb() { fmt "$(awk -v x="$1" 'BEGIN {print x / 1024}')" 1; }
 echo "# polling cost: $N codes in flight (unset), batch_size $BATCH, $CONC in flight, $RUNS cycles"
 echo "# load average (1/5/15 min) at the start: $BENCH_LOAD_START; at the end: $(bench_load); $(nproc) cores"
+bench_library
 printf '%-34s %s  target ceil(%s / %s) = %s  [%s]  (cycles: %s; all requests to the fake: %s)\n' \
   "list requests per poll cycle" "$(fmt "$lreq")" "$N" "$BATCH" "$nreq" \
   "$(awk -v a="$lreq" -v b="$nreq" 'BEGIN {print (a <= b) ? "OK" : "MISSED"}')" "$(list cycle 4)" "$(list cycle 5)"

@@ -3,7 +3,8 @@
 #
 # Usage (as root, from anywhere):  bench/run-all.sh
 #
-# Builds and installs oracode once, then runs, one after another (each on its own throwaway
+# Builds and installs oracode (each script again, so that a library another session installed
+# in between is replaced), then runs, one after another (each on its own throwaway
 # cluster and fresh fakes, all on 127.0.0.1, all stopped at the end):
 #   bench/match_slot.sh   matching 1,000,000 bookings in C and in PL/pgSQL
 #   bench/issue.sh        issuing throughput: worker vs Seam's JS SDK vs the fake's ceiling; memory
@@ -17,9 +18,8 @@ REPO=$(dirname "$BENCH_DIR")
 
 [ "$(id -u)" -eq 0 ] || { echo "run-all.sh: run as root (it installs the extension and runs clusters as postgres)" >&2; exit 2; }
 "$REPO/scripts/setup.sh" >/dev/null
-echo "# building and installing oracode" >&2
-(cd "$REPO" && make -s && make -s install) >/dev/null
-export BENCH_NO_BUILD=1
+# each script builds (incrementally) and installs right before it runs, and reports whether
+# another install replaced the library meanwhile (other sessions may share the machine)
 
 out=$(mktemp -d "${TMPDIR:-/tmp}/oracode-run-all.XXXXXX")
 trap 'rm -rf "$out"' EXIT

@@ -2,7 +2,7 @@
 // CONNECTIONS connections against Seam's fake, to PATH (default /access_codes/create).
 //
 // usage: node ceiling.mjs URL API_KEY BODY.json N CONNECTIONS [PATH]
-//   Prints one JSON line: {"n","ok","errors","non2xx","seconds","per_second"}.
+//   Prints one JSON line: {"n","ok","errors","non2xx","seconds","per_second","cpu_seconds"}.
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 
@@ -16,6 +16,7 @@ if (!url || !apiKey || !file || !Number.isInteger(n) || n < 1 || !Number.isInteg
 const body = readFileSync(file, 'utf8').trim();
 
 const t0 = process.hrtime.bigint();
+const cpu0 = process.cpuUsage();
 const result = await autocannon({
   url: `${url}${path}`,
   method: 'POST',
@@ -27,6 +28,8 @@ const result = await autocannon({
   timeout: 60,
 });
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+const cpu = process.cpuUsage(cpu0);
+const cpu_seconds = (cpu.user + cpu.system) / 1e6; // this client's own CPU, all its threads
 const ok = result['2xx'];
 console.log(JSON.stringify({ n, ok, errors: result.errors + result.timeouts, non2xx: result.non2xx,
-                             seconds, per_second: ok / seconds }));
+                             seconds, per_second: ok / seconds, cpu_seconds }));

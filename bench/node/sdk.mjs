@@ -3,7 +3,7 @@
 //
 // usage: node sdk.mjs URL API_KEY BODIES.jsonl CONCURRENCY
 //   BODIES.jsonl: one access_codes/create body per line, exactly what the oracode worker sends.
-//   Prints one JSON line: {"n","ok","errors","seconds","per_second","first_error"}.
+//   Prints one JSON line: {"n","ok","errors","seconds","per_second","cpu_seconds","first_error"}.
 //   The clock runs from the first request to the last answer; reading the file and building
 //   the client happen before it starts.
 import { readFileSync } from 'node:fs';
@@ -39,6 +39,10 @@ async function lane() {
 }
 
 const t0 = process.hrtime.bigint();
+const cpu0 = process.cpuUsage();
 await Promise.all(Array.from({ length: concurrency }, lane));
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-console.log(JSON.stringify({ n: bodies.length, ok, errors, seconds, per_second: ok / seconds, first_error: firstError }));
+const cpu = process.cpuUsage(cpu0);
+const cpu_seconds = (cpu.user + cpu.system) / 1e6; // this client's own CPU, all its threads
+console.log(JSON.stringify({ n: bodies.length, ok, errors, seconds, per_second: ok / seconds, cpu_seconds,
+                             first_error: firstError }));
