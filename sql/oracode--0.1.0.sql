@@ -858,12 +858,30 @@ BEGIN
   END LOOP;
 END $$;
 
--- Seconds until the next row is due (the worker sleeps at most this long).
+-- Seconds until the next row is due (the worker sleeps at most this long). A queued row is
+-- due when its device may send again: after the device's Retry-After (send_after) and once
+-- its create rate allows (the rate-th most recent attempt is a minute old); otherwise the
+-- worker would wake every 50 ms while a device is held back.
 CREATE FUNCTION oracode.worker_next_due() RETURNS double precision
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT extract(epoch FROM min(greatest(a.next_attempt_at, coalesce(a.issue_at, a.next_attempt_at))) - now())
-  FROM oracode.access_codes a
-  WHERE a.status IN ('queued', 'sending', 'unset', 'setting', 'set', 'removing', 'unknown')
+  WITH queued AS (
+    SELECT a.device_id, min(greatest(a.next_attempt_at, a.issue_at)) AS due
+    FROM oracode.access_codes a
+    WHERE a.status = 'queued'
+    GROUP BY a.device_id),
+  held AS (
+    SELECT greatest(q.due, d.send_after, r.free_at) AS due
+    FROM queued q
+    JOIN oracode.devices d ON d.device_id = q.device_id
+    LEFT JOIN LATERAL (
+      SELECT c.at + interval '1 minute' AS free_at FROM oracode.create_attempts c
+      WHERE c.device_id = q.device_id AND c.at > now() - interval '1 minute'
+      ORDER BY c.at DESC
+      OFFSET greatest(current_setting('oracode.create_rate_limit')::int - 1, 0) LIMIT 1) r ON true)
+  SELECT extract(epoch FROM least(
+           (SELECT min(a.next_attempt_at) FROM oracode.access_codes a
+             WHERE a.status IN ('sending', 'unset', 'setting', 'set', 'removing', 'unknown')),
+           (SELECT min(held.due) FROM held)) - now())
 $$;
 
 

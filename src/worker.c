@@ -249,7 +249,18 @@ oracode_worker_main(Datum arg)
 							  errhint("Fix oracode.api_key and reload the configuration.")));
 			}
 			if (!did_work && !paused)
+			{
+				/*
+				 * The claims' UPDATEs fire the statement trigger that wakes the
+				 * worker at commit, even when they touched no row, so our latch
+				 * is set by ourselves and would end the sleep at once, every
+				 * turn. Clear it before reading when the next row is due: a
+				 * backend committing after this sets it again, and one that
+				 * committed before has its row seen by worker_next_due().
+				 */
+				ResetLatch(MyLatch);
 				sleep_ms = worker_sleep_ms();
+			}
 		}
 		MemoryContextReset(loop_cxt);
 		pgstat_report_activity(STATE_IDLE, NULL);

@@ -29,6 +29,16 @@ SELECT jsonb_build_object('rules', jsonb_build_array(
 \! "$FAULTS_CTL" faults "$RULES"
 SELECT faults.queue('dA', ARRAY[:'dev_a']::uuid[], 8) + faults.queue('dB', ARRAY[:'dev_b']::uuid[], 3)
      + faults.queue('dC', ARRAY[:'dev_c']::uuid[], 8) AS queued \gset
+-- while the rate holds lock A's last 3 (and C's) back, the worker must sleep until they may
+-- go, not wake every few milliseconds: count the database's commits over 5 s (a worker turn
+-- commits 3 or 4 transactions; polls of the set codes come once a second)
+SELECT faults.wait_for(format($$SELECT count(*) = 3 FROM oracode.access_codes WHERE device_id = %L AND status = 'set'$$, :'dev_b'), 30) AS b_done \gset
+SELECT xact_commit AS commits0 FROM pg_stat_database WHERE datname = current_database() \gset
+SELECT pg_sleep(5);
+SELECT pg_stat_clear_snapshot();
+SELECT xact_commit - :commits0 AS idle_commits,
+       (SELECT count(*) FROM oracode.access_codes WHERE device_id = :'dev_a' AND status = 'queued') AS a_held
+  FROM pg_stat_database WHERE datname = current_database() \gset
 SELECT faults.wait_for(format('SELECT faults.unsettled(%L) = 0', :'devs'), 120) AS settled \gset
 \set fake `"$FAULTS_CTL" fake_codes`
 \set log `"$FAULTS_CTL" proxy_log /access_codes/create`
@@ -57,7 +67,7 @@ SELECT count(*) AS held_events FROM oracode.access_code_events e JOIN oracode.ac
  WHERE a.device_id = ANY (:'devs') AND e.new_status = 'queued'
    AND e.detail LIKE 'not created (not sent: Seam answered 429 to another create for this device (Retry-After 6 s))%' \gset
 
-SELECT plan(14);
+SELECT plan(15);
 SELECT is(:queued, 19, '19 requests queued over 3 locks');
 SELECT ok(:'settled', 'every request reached set');
 SELECT is(duplicates, 0, 'no code was created twice (every name once at the fake)') FROM faults.results WHERE scenario = 'd 429 and rate';
@@ -69,6 +79,8 @@ SELECT is(:retry_events, 4, 'each went back to queued, its history saying why');
 SELECT cmp_ok(:held_events, '>', 0, 'creates of the same turn for a lock that got a 429 were held back unsent');
 SELECT cmp_ok(:min_wait_after_429::numeric, '>=', 6::numeric, 'no create reached a lock before its Retry-After (6 s) ran out');
 SELECT cmp_ok(:max_per_minute::int, '<=', 5, 'no lock saw more than 5 creates within a minute');
+SELECT ok(:a_held = 3 AND :idle_commits < 60,
+  format('while the rate held 3 requests back the worker slept: %s commits in 5 s', :idle_commits));
 SELECT cmp_ok(:span_a::numeric, '>=', 59::numeric, 'the rate held lock A''s last 3 requests back for a minute');
 SELECT is(:creates_sent, 23, '19 creates and the 4 the 429s sent back, nothing more');
 SELECT is(:lists_429, 3, 'polls were answered 429 three times, and polling carried on');
