@@ -55,6 +55,19 @@ export FAKE_MAX_SECONDS=${FAKE_MAX_SECONDS:-21600} PROXY_MAX_SECONDS=${PROXY_MAX
 mem4() {
   awk '/^VmRSS:/ {r=$2} /^VmHWM:/ {h=$2} /^RssAnon:/ {a=$2} /^RssShmem:/ {s=$2} END {print r, h, a, s}' "/proc/$1/status"
 }
+# Bytes in all of the worker's memory contexts (pg_log_backend_memory_contexts writes them to
+# the server log): growth here is PostgreSQL memory, growth only in RssAnon is malloc's (libcurl).
+ctx_total() {
+  local from line=""
+  from=$(wc -l <"$CLUSTER_LOG")
+  bench_sql "$DB" "SELECT pg_log_backend_memory_contexts($pid)" >/dev/null
+  for _ in $(seq 1 100); do
+    line=$(tail -n +"$(( from + 1 ))" "$CLUSTER_LOG" | grep "\[$pid\].*Grand total" | tail -n 1) || true
+    [ -n "$line" ] && break
+    sleep 0.1
+  done
+  sed -n 's/.*Grand total: \([0-9]*\) bytes.*/\1/p' <<<"$line"
+}
 # calc EXPR: floating-point arithmetic.
 calc() { awk "BEGIN { print $* }"; }
 # kB as MB with one decimal.
@@ -105,7 +118,7 @@ backfill &
 backfill_pid=$!
 
 # Sample until every request is set (and the backfill is done).
-last_sent=0 last_t=$t0 warm_anon="" warm_at=0
+last_sent=0 last_t=$t0 warm_anon="" warm_at=0 warm_ctx=""
 while :; do
   sleep "$SAMPLE"
   read -r queued sent nset < <(bench_sql "$DB" "SELECT count(*), count(seam_access_code_id), count(*) FILTER (WHERE status = 'set')
@@ -118,7 +131,7 @@ while :; do
     "$fake_codes" "$(mb "$rss")" "$(mb "$hwm")" "$(mb "$anon")"
   last_sent=$sent last_t=$now
   # warm-up: the first sample with 5 % of the requests sent (caches, plans, buffers touched)
-  if [ -z "$warm_anon" ] && [ "$sent" -ge $(( N / 20 )) ]; then warm_anon=$anon warm_at=$sent; fi
+  if [ -z "$warm_anon" ] && [ "$sent" -ge $(( N / 20 )) ]; then warm_anon=$anon warm_at=$sent warm_ctx=$(ctx_total); fi
   if [ "$nset" -ge "$N" ]; then break; fi
   kill -0 "$(worker_pid "$DB" || echo 0)" 2>/dev/null || bench_die "the worker is gone"
   [ "$(worker_pid "$DB")" = "$pid" ] || bench_die "the worker restarted (pid $pid -> $(worker_pid "$DB"))"
@@ -130,6 +143,7 @@ read -r first_q last_set < <(bench_sql "$DB" "SELECT extract(epoch FROM min(e.at
                                               FROM oracode.access_code_events e" | tr '|' ' ')
 sleep "$SAMPLE"   # idle a moment: what the worker keeps once the work is done
 read -r rss1 hwm1 anon1 shm1 < <(mem4 "$pid")
+ctx1=$(ctx_total)
 
 # Checks: every request set, one code per request at the fake under its unique name.
 read -r rows set_rows < <(bench_sql "$DB" "SELECT count(*), count(*) FILTER (WHERE status = 'set') FROM oracode.access_codes" | tr '|' ' ')
@@ -150,6 +164,9 @@ echo "    VmRSS              $(printf '%8s %9s' "$(mb "$rss0")" "$(mb "$rss1")")
 echo "    VmHWM              $(printf '%8s %9s' "$(mb "$hwm0")" "$(mb "$hwm1")")"
 echo "    RssAnon (private)  $(printf '%8s %9s' "$(mb "$anon0")" "$(mb "$anon1")")   after warm-up ($warm_at sent): $(mb "${warm_anon:-0}")"
 echo "    RssShmem (shared)  $(printf '%8s %9s' "$(mb "$shm0")" "$(mb "$shm1")")   shared buffers the worker has touched; bounded by shared_buffers, not a leak"
+echo "    memory contexts    $(printf '%8s %9s' "$(mb "$(( ${warm_ctx:-0} / 1024 ))")" "$(mb "$(( ${ctx1:-0} / 1024 ))")")   PostgreSQL's share of RssAnon: at warm-up (mid-turn, a batch in hand) and idle"
+echo "      (RssAnon moves with the batch in hand: oracode.batch_size rows and their answers per turn,"
+echo "       freed at the end of each turn; malloc keeps some of it, so RssAnon steps up and down)"
 echo "  note: the fake slows down as its store grows (each create copies its whole store, each poll"
 echo "        serializes every code it holds); the sent/s column falls with fake_codes for that reason."
 echo "  load at end: $(bench_load)"
