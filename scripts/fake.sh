@@ -50,6 +50,7 @@ fake_start() {
   fake_install || return 1
   FAKE_RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/oracode-fake.XXXXXX")
   FAKE_LOG="$FAKE_RUN_DIR/server.log"
+  : >"$FAKE_RUN_DIR/stdout"   # exists before the READY loop first reads it
   node "$FAKE_SEAM_DIR/server.mjs" --port 0 --parent-pid $$ --max-seconds "${FAKE_MAX_SECONDS:-3600}" \
     >"$FAKE_RUN_DIR/stdout" 2>"$FAKE_LOG" &
   FAKE_PID=$!

@@ -74,7 +74,8 @@ oracode_wake_worker_now(void)
 	if (oracode_shared == NULL)
 		return;
 	SpinLockAcquire(&oracode_shared->mutex);
-	if (oracode_shared->worker_pid != 0)
+	/* the worker's own claims fire the trigger too; it must not wake itself */
+	if (oracode_shared->worker_pid != 0 && oracode_shared->worker_pid != MyProcPid)
 		latch = oracode_shared->worker_latch;
 	SpinLockRelease(&oracode_shared->mutex);
 	if (latch)
