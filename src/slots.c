@@ -13,6 +13,7 @@
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
 
+#include "seam_json.h"
 #include "slots.h"
 
 /* Raise 22023 for malformed slot JSON, with a detail sentence. */
@@ -32,27 +33,6 @@ bad_slots(const char *fmt,...)
 			 errmsg("malformed time slot JSON"),
 			 errdetail("%s", detail),
 			 errhint("Pass the predefined_time_slots array exactly as Seam returns it on the device.")));
-}
-
-/* True if s looks like a UUID in its canonical 8-4-4-4-12 hex form. */
-static bool
-looks_like_uuid(const char *s)
-{
-	int			i;
-
-	if (strlen(s) != 36)
-		return false;
-	for (i = 0; i < 36; i++)
-	{
-		if (i == 8 || i == 13 || i == 18 || i == 23)
-		{
-			if (s[i] != '-')
-				return false;
-		}
-		else if (!isxdigit((unsigned char) s[i]))
-			return false;
-	}
-	return true;
 }
 
 /* An empty slot set with room for capacity slots. */
@@ -189,7 +169,7 @@ slots_from_jsonb(Jsonb *jb)
 
 		uuid = slot_informative_string(obj, "dormakaba_oracode_user_level_id");
 		/* a user level id is informative only; ignore one that is not a UUID string */
-		if (uuid != NULL && looks_like_uuid(uuid))
+		if (uuid != NULL && seam_is_uuid(uuid))
 		{
 			pg_uuid_t  *u = DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(uuid)));
 
