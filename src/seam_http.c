@@ -18,6 +18,14 @@
  * ERROR either, since a longjmp through libcurl's frames would corrupt it;
  * they only copy bytes and report failure by their return value.
  *
+ * libcurl resends a request by itself when a reused kept-alive connection
+ * dies before any byte of the answer came back. For a create that reached
+ * Seam that would be a second code, so request bodies are handed to libcurl
+ * through a read callback whose seek callback refuses to rewind a body that
+ * was already read: libcurl then reports CURLE_SEND_FAIL_REWIND (the worker
+ * treats it as "may have been sent" and reconciles) instead of resending.
+ * Reads (paths ending in /list or /get) may be resent.
+ *
  * The API key goes into the Authorization header and nowhere else: no
  * CURLOPT_VERBOSE, no logging of headers, and the header text is wiped
  * before it is freed.
@@ -51,6 +59,9 @@ typedef struct HttpTransfer
 	CURL	   *easy;			/* NULL once cleaned up */
 	struct curl_slist *headers; /* NULL once freed */
 	bool		too_large;		/* the body hit MAX_BODY_BYTES */
+	bool		send_once;		/* never send the body a second time (not a read) */
+	size_t		body_len;		/* request body length */
+	size_t		body_pos;		/* bytes of it handed to libcurl so far */
 	char		errbuf[CURL_ERROR_SIZE];
 } HttpTransfer;
 
@@ -342,6 +353,50 @@ write_callback(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/*
+ * CURLOPT_READFUNCTION: hand libcurl the next part of the request body.
+ * Runs inside libcurl, so it must not raise: plain C only.
+ */
+static size_t
+read_callback(char *buffer, size_t size, size_t nitems, void *userdata)
+{
+	HttpTransfer *xfer = (HttpTransfer *) userdata;
+	size_t		n = Min(size * nitems, xfer->body_len - xfer->body_pos);
+
+	memcpy(buffer, xfer->req->body + xfer->body_pos, n);
+	xfer->body_pos += n;
+	return n;
+}
+
+/*
+ * CURLOPT_SEEKFUNCTION: libcurl rewinds the body only to send the request
+ * again on a new connection. Allowed for reads, and for a body nothing of
+ * which was read yet; otherwise refused, so the transfer fails instead of
+ * creating something twice.
+ */
+static int
+seek_callback(void *userdata, curl_off_t offset, int origin)
+{
+	HttpTransfer *xfer = (HttpTransfer *) userdata;
+
+	if (origin != SEEK_SET || offset != 0)
+		return CURL_SEEKFUNC_CANTSEEK;
+	if (xfer->send_once && xfer->body_pos > 0)
+		return CURL_SEEKFUNC_FAIL;
+	xfer->body_pos = 0;
+	return CURL_SEEKFUNC_OK;
+}
+
+/* Does a request to this path only read (so sending it twice is harmless)? */
+static bool
+path_is_read(const char *path)
+{
+	size_t		len = strlen(path);
+
+	return (len >= 5 && strcmp(path + len - 5, "/list") == 0) ||
+		(len >= 4 && strcmp(path + len - 4, "/get") == 0);
+}
+
 /* Raise if a curl_easy_setopt failed (the batch callback frees the handle). */
 static void
 check_setopt(CURLcode rc, const char *what)
@@ -404,9 +459,19 @@ transfer_start(CURLM *multi, HttpTransfer *xfer, const char *base, const char *p
 				 "CURLOPT_TIMEOUT_MS");
 	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_TCP_KEEPALIVE, 1L), "CURLOPT_TCP_KEEPALIVE");
 	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_POST, 1L), "CURLOPT_POST");
-	/* the caller's body outlives the transfer, so libcurl need not copy it */
-	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_POSTFIELDS, req->body), "CURLOPT_POSTFIELDS");
-	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) strlen(req->body)),
+	/*
+	 * The body goes through read/seek callbacks, not CURLOPT_POSTFIELDS, which
+	 * libcurl would silently resend (see the top of this file). The caller's
+	 * body outlives the transfer, so it is read in place.
+	 */
+	xfer->body_len = strlen(req->body);
+	xfer->body_pos = 0;
+	xfer->send_once = !path_is_read(req->path);
+	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_READFUNCTION, read_callback), "CURLOPT_READFUNCTION");
+	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_READDATA, xfer), "CURLOPT_READDATA");
+	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_SEEKFUNCTION, seek_callback), "CURLOPT_SEEKFUNCTION");
+	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_SEEKDATA, xfer), "CURLOPT_SEEKDATA");
+	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) xfer->body_len),
 				 "CURLOPT_POSTFIELDSIZE_LARGE");
 	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_HTTPHEADER, xfer->headers), "CURLOPT_HTTPHEADER");
 	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_USERAGENT, "oracode/" EXTVERSION), "CURLOPT_USERAGENT");
