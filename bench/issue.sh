@@ -15,8 +15,8 @@
 #            event -> last 'unset' event): queueing, sending and recording, end to end.
 #   sdk      the official SDK (npm `seam`, pinned in bench/node) creates the same N codes — the
 #            very bodies the worker sends — with BENCH_CONCURRENCY requests in flight.
-#   ceiling  autocannon (npm, pinned), keep-alive, BENCH_CONCURRENCY connections, POSTs one of
-#            those create bodies N times: what the fake itself can serve.
+#   ceiling  autocannon (npm, pinned), keep-alive, BENCH_CONCURRENCY connections, POSTs the same
+#            N bodies in turn: what the fake itself can serve to the leanest client.
 # Every code must be created exactly once (checked at the fake); the worker's memory (VmRSS,
 # VmHWM, RssAnon) is read before the first run and after each of its runs.
 #
@@ -135,7 +135,7 @@ run_ceiling() {
   local r=$1 out f0 f1
   bench_fresh_fake
   f0=$(proc_cpu_ticks "$FAKE_PID")
-  out=$(node "$BENCH_NODE_DIR/ceiling.mjs" "$FAKE_URL" "$BENCH_API_KEY" "$BENCH_TMP/body.json" "$N" "$CONC")
+  out=$(node "$BENCH_NODE_DIR/ceiling.mjs" "$FAKE_URL" "$BENCH_API_KEY" "$BENCH_TMP/bodies.jsonl" "$N" "$CONC")
   f1=$(proc_cpu_ticks "$FAKE_PID")
   node -e 'const o = JSON.parse(process.argv[1]); if (o.ok !== o.n) { console.error(o); process.exit(1) }' "$out" \
     || bench_die "ceiling run $r had errors: $out"

@@ -28,7 +28,8 @@ trap 'rm -rf "$out"' EXIT
   echo "# machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -g | awk '/^Mem:/ {print $2}') GiB memory"
   echo "# software: $(pg_config --version), node $(node --version), $(uname -sr)"
   echo "# started: $(date -u '+%Y-%m-%d %H:%M UTC')"
-} | tee "$out/machine"
+} >"$out/machine"
+cat "$out/machine" >&2
 
 status=0
 for b in match_slot issue poll trigger; do
