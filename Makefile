@@ -17,6 +17,13 @@ SHLIB_LINK += -lcurl -lcjson
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# Rebuild an object when a header it includes changes (Debian's PostgreSQL is built without
+# --enable-depend, so PGXS does not track headers itself): a struct changed in one header must
+# not leave objects built against its old layout.
+override CFLAGS += -MMD -MP
+-include $(OBJS:.o=.d)
+EXTRA_CLEAN += $(OBJS:.o=.d)
+
 .PHONY: test demo
 test:
 	./test/run

@@ -185,6 +185,27 @@ add_slot_row(OracodeSlotSet *set, HeapTuple tuple, TupleDesc desc)
 	set->nslots++;
 }
 
+/* The device columns of a load query row (they repeat on every row). */
+static OracodeDeviceInfo *
+device_info(HeapTuple tuple, TupleDesc desc)
+{
+	OracodeDeviceInfo *dev = palloc0(sizeof(OracodeDeviceInfo));
+	bool		isnull;
+	Datum		d;
+
+	dev->display_name = TextDatumGetCString(SPI_getbinval(tuple, desc, 9, &isnull));
+	dev->can_program_offline = DatumGetBool(SPI_getbinval(tuple, desc, 10, &isnull));
+	d = SPI_getbinval(tuple, desc, 11, &isnull);
+	dev->removed = !isnull;
+	if (!isnull)
+		dev->removed_at = DatumGetTimestampTz(d);
+	d = SPI_getbinval(tuple, desc, 12, &isnull);
+	dev->has_code_limit = !isnull;
+	if (!isnull)
+		dev->code_limit = DatumGetInt32(d);
+	return dev;
+}
+
 /*
  * Read the device's slots into a new memory context under the current one.
  * Returns NULL for a device that is not in oracode.devices. The snapshot is
@@ -199,7 +220,8 @@ load_device(const pg_uuid_t *device_id, MemoryContext *set_cxt)
 {
 	static const char *sql =
 		"SELECT s.name, s.check_in_time, s.check_out_time, s.is_24_hour, s.is_biweekly_mode, "
-		"       s.is_one_shot, s.is_master, s.user_level_id "
+		"       s.is_one_shot, s.is_master, s.user_level_id, "
+		"       d.display_name, d.can_program_offline_access_codes, d.removed_at, d.code_limit "
 		"FROM oracode.devices d LEFT JOIN oracode.time_slots s ON s.device_id = d.device_id "
 		"WHERE d.device_id = $1 ORDER BY s.position";
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "oracode device slots",
@@ -238,6 +260,7 @@ load_device(const pg_uuid_t *device_id, MemoryContext *set_cxt)
 		MemoryContext old = MemoryContextSwitchTo(cxt);
 
 		set = slots_new((int) SPI_processed);
+		set->device = device_info(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
 		for (i = 0; i < SPI_processed; i++)
 		{
 			bool		isnull;

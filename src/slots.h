@@ -36,8 +36,20 @@ typedef struct OracodeSlot
 	pg_uuid_t	user_level_id;
 } OracodeSlot;
 
+/* What a request needs of the device row (synced slots only; NULL for JSON slots). */
+typedef struct OracodeDeviceInfo
+{
+	char	   *display_name;
+	bool		can_program_offline;
+	bool		removed;
+	TimestampTz removed_at;
+	bool		has_code_limit;
+	int32		code_limit;
+} OracodeDeviceInfo;
+
 typedef struct OracodeSlotSet
 {
+	OracodeDeviceInfo *device;	/* the device row, for the device_id entry points */
 	int			nslots;
 	OracodeSlot *slots;
 	int			nzones;

@@ -1,0 +1,586 @@
+/*
+ * booking_trigger.c — oracode_booking_trigger(): a row trigger for a PMS's
+ * bookings table that requests, supersedes and cancels codes.
+ *
+ * It runs for every booking a PMS writes, so its cost is the price of the
+ * extension to the PMS. The key=value arguments are parsed once per trigger
+ * and kept (keyed by the trigger's OID, checked against its arguments), the
+ * booking's columns are read by attribute number, a device_sql query is
+ * planned once per backend, and oracode_create_code() is called through a
+ * kept FmgrInfo. No subtransaction is opened unless on_error=warn asks for
+ * the booking to survive a refused request.
+ *
+ * It is not SECURITY DEFINER: device_sql is the PMS's own query and runs
+ * with the rights and search_path of the role writing the booking.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "oracode.h"
+
+PG_FUNCTION_INFO_V1(oracode_booking_trigger);
+
+/* One trigger's parsed arguments and what is prepared for it. */
+typedef struct TriggerOptions
+{
+	Oid			tgoid;			/* hash key */
+	MemoryContext cxt;			/* everything below lives here */
+	int			nargs;			/* the arguments, to notice a reused OID */
+	char	  **args;
+	char	   *device_col;
+	char	   *device_sql;
+	char	   *starts_col;
+	char	   *ends_col;
+	char	   *ref_col;
+	char	   *name_col;
+	char	   *cancelled_col;
+	char	   *cancelled_value;
+	char	   *rounding;
+	Interval   *issue_before;	/* NULL = issue at once */
+	bool		warn;			/* on_error=warn */
+	SPIPlanPtr	device_plan;	/* device_sql, prepared on first use */
+	bool		have_to_jsonb;
+	FmgrInfo	to_jsonb;		/* the row as jsonb for device_sql */
+} TriggerOptions;
+
+/* The extension's functions the trigger calls, found in its own schema. */
+typedef struct ExtensionFunctions
+{
+	bool		valid;
+	MemoryContext cxt;
+	FmgrInfo	create_code;
+	FmgrInfo	cancel_booking;
+} ExtensionFunctions;
+
+static HTAB *options_cache = NULL;
+static ExtensionFunctions ext_funcs;
+
+/* pg_proc changed: look the functions up again before the next call. */
+static void
+proc_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+	ext_funcs.valid = false;
+}
+
+/* Find oracode_create_code and oracode_cancel_booking next to the trigger function. */
+static void
+lookup_functions(Oid trigger_fn)
+{
+	static bool registered = false;
+	Oid			nsp = get_func_namespace(trigger_fn);
+	char	   *nspname = get_namespace_name(nsp);
+	Oid			create_args[7] = {UUIDOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, TEXTOID,
+	TEXTOID, TIMESTAMPTZOID};
+	Oid			cancel_args[1] = {TEXTOID};
+	Oid			create_oid,
+				cancel_oid;
+
+	if (!registered)
+	{
+		CacheRegisterSyscacheCallback(PROCOID, proc_changed, (Datum) 0);
+		registered = true;
+	}
+	if (ext_funcs.cxt == NULL)
+		ext_funcs.cxt = AllocSetContextCreate(TopMemoryContext, "oracode trigger functions",
+											  ALLOCSET_SMALL_SIZES);
+	ext_funcs.valid = false;
+	MemoryContextReset(ext_funcs.cxt);
+	create_oid = LookupFuncName(list_make2(makeString(nspname), makeString("oracode_create_code")),
+								7, create_args, false);
+	cancel_oid = LookupFuncName(list_make2(makeString(nspname), makeString("oracode_cancel_booking")),
+								1, cancel_args, false);
+	fmgr_info_cxt(create_oid, &ext_funcs.create_code, ext_funcs.cxt);
+	fmgr_info_cxt(cancel_oid, &ext_funcs.cancel_booking, ext_funcs.cxt);
+	ext_funcs.valid = true;
+}
+
+/* Raise 22023 for a malformed trigger argument. */
+static void
+bad_argument(const char *arg, const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid oracode_booking_trigger argument \"%s\"", arg),
+			 errdetail("%s", why),
+			 errhint("Arguments are key=value pairs such as device=lock_id, starts=check_in, ends=check_out, ref=id.")));
+}
+
+/* Parse the trigger's key=value arguments into opts (allocated in opts->cxt). */
+static void
+parse_options(TriggerOptions *opts, Trigger *trigger)
+{
+	MemoryContext old = MemoryContextSwitchTo(opts->cxt);
+	int			i;
+
+	opts->nargs = trigger->tgnargs;
+	opts->args = palloc(sizeof(char *) * Max(trigger->tgnargs, 1));
+	for (i = 0; i < trigger->tgnargs; i++)
+	{
+		char	   *arg = trigger->tgargs[i];
+		char	   *eq = strchr(arg, '=');
+		char	   *key,
+				   *value;
+
+		opts->args[i] = pstrdup(arg);
+		if (eq == NULL)
+			bad_argument(arg, "An argument has the form key=value.");
+		key = pnstrdup(arg, eq - arg);
+		value = pstrdup(eq + 1);
+		if (strcmp(key, "device") == 0)
+			opts->device_col = value;
+		else if (strcmp(key, "device_sql") == 0)
+			opts->device_sql = value;
+		else if (strcmp(key, "starts") == 0)
+			opts->starts_col = value;
+		else if (strcmp(key, "ends") == 0)
+			opts->ends_col = value;
+		else if (strcmp(key, "ref") == 0)
+			opts->ref_col = value;
+		else if (strcmp(key, "name") == 0)
+			opts->name_col = value;
+		else if (strcmp(key, "rounding") == 0)
+			opts->rounding = value;
+		else if (strcmp(key, "cancelled") == 0)
+		{
+			char	   *colon = strchr(value, ':');
+
+			if (colon == NULL)
+				bad_argument(arg, "cancelled takes column:value, e.g. cancelled=status:cancelled.");
+			opts->cancelled_col = pnstrdup(value, colon - value);
+			opts->cancelled_value = pstrdup(colon + 1);
+		}
+		else if (strcmp(key, "issue_before") == 0)
+			opts->issue_before = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(value),
+																	   ObjectIdGetDatum(InvalidOid),
+																	   Int32GetDatum(-1)));
+		else if (strcmp(key, "on_error") == 0)
+		{
+			if (strcmp(value, "warn") != 0 && strcmp(value, "raise") != 0)
+				bad_argument(arg, "on_error is raise or warn.");
+			opts->warn = strcmp(value, "warn") == 0;
+		}
+		else
+			bad_argument(arg, "Known keys are device, device_sql, starts, ends, ref, name, cancelled, rounding, issue_before and on_error.");
+	}
+	if (opts->starts_col == NULL || opts->ends_col == NULL || opts->ref_col == NULL ||
+		(opts->device_col == NULL && opts->device_sql == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("oracode_booking_trigger needs device (or device_sql), starts, ends and ref")));
+	MemoryContextSwitchTo(old);
+}
+
+/* The trigger's parsed options, from the cache or parsed now. */
+static TriggerOptions *
+trigger_options(Trigger *trigger)
+{
+	TriggerOptions *opts;
+	bool		found;
+	int			i;
+
+	if (options_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(TriggerOptions);
+		options_cache = hash_create("oracode booking triggers", 16, &ctl, HASH_ELEM | HASH_BLOBS);
+	}
+	opts = hash_search(options_cache, &trigger->tgoid, HASH_ENTER, &found);
+	if (found)
+	{
+		bool		same = opts->nargs == trigger->tgnargs;
+
+		for (i = 0; same && i < trigger->tgnargs; i++)
+			same = strcmp(opts->args[i], trigger->tgargs[i]) == 0;
+		if (same)
+			return opts;
+		/* the OID was reused by another trigger: start over */
+		if (opts->device_plan)
+			SPI_freeplan(opts->device_plan);
+		MemoryContextDelete(opts->cxt);
+	}
+	memset(((char *) opts) + sizeof(Oid), 0, sizeof(TriggerOptions) - sizeof(Oid));
+	opts->cxt = AllocSetContextCreate(TopMemoryContext, "oracode booking trigger",
+									  ALLOCSET_SMALL_SIZES);
+	PG_TRY();
+	{
+		parse_options(opts, trigger);
+	}
+	PG_CATCH();
+	{
+		/* a malformed trigger stays uncached, so every row reports it */
+		MemoryContextDelete(opts->cxt);
+		hash_search(options_cache, &trigger->tgoid, HASH_REMOVE, NULL);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return opts;
+}
+
+/* A column's attribute number; 42703 when the table has no such column. */
+static int
+column_number(TupleDesc desc, const char *col, Relation rel)
+{
+	int			attnum = SPI_fnumber(desc, col);
+
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of oracode_booking_trigger does not exist in table \"%s\"",
+						col, RelationGetRelationName(rel)),
+				 errhint("The trigger's arguments name columns of the bookings table.")));
+	return attnum;
+}
+
+/*
+ * A column as text, as (to_jsonb(row) ->> column) reads it for the types a
+ * booking reference, name or status has; NULL for SQL NULL.
+ */
+static char *
+column_text(HeapTuple tuple, TupleDesc desc, const char *col, Relation rel)
+{
+	int			attnum = column_number(desc, col, rel);
+	Oid			type = SPI_gettypeid(desc, attnum);
+	bool		isnull;
+	Datum		value = SPI_getbinval(tuple, desc, attnum, &isnull);
+	Oid			out;
+	bool		varlena;
+
+	if (isnull)
+		return NULL;
+	if (type == BOOLOID)
+		return DatumGetBool(value) ? "true" : "false";
+	getTypeOutputInfo(type, &out, &varlena);
+	return OidOutputFunctionCall(out, value);
+}
+
+/* A column as timestamptz, as (to_jsonb(row) ->> column)::timestamptz reads it. */
+static bool
+column_timestamptz(HeapTuple tuple, TupleDesc desc, const char *col, Relation rel, TimestampTz *result)
+{
+	int			attnum = column_number(desc, col, rel);
+	Oid			type = SPI_gettypeid(desc, attnum);
+	bool		isnull;
+	Datum		value = SPI_getbinval(tuple, desc, attnum, &isnull);
+
+	if (isnull)
+		return false;
+	if (type == TIMESTAMPTZOID)
+		*result = DatumGetTimestampTz(value);
+	else if (type == TIMESTAMPOID)
+		*result = DatumGetTimestampTz(DirectFunctionCall1(timestamp_timestamptz, value));
+	else if (type == DATEOID)
+		*result = DatumGetTimestampTz(DirectFunctionCall1(date_timestamptz, value));
+	else
+		*result = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
+														  CStringGetDatum(column_text(tuple, desc, col, rel)),
+														  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	return true;
+}
+
+/* The row as jsonb, as to_jsonb(NEW) makes it, for device_sql's $1. */
+static Datum
+row_jsonb(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc)
+{
+	if (!opts->have_to_jsonb)
+	{
+		MemoryContext old = MemoryContextSwitchTo(opts->cxt);
+
+		/* to_jsonb(anyelement) reads its argument's type from the call expression */
+		fmgr_info_cxt(F_TO_JSONB, &opts->to_jsonb, opts->cxt);
+		fmgr_info_set_expr((Node *) makeFuncExpr(F_TO_JSONB, JSONBOID,
+												 list_make1(makeNullConst(desc->tdtypeid, -1, InvalidOid)),
+												 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL),
+						   &opts->to_jsonb);
+		MemoryContextSwitchTo(old);
+		opts->have_to_jsonb = true;
+	}
+	return FunctionCall1(&opts->to_jsonb, heap_copy_tuple_as_datum(tuple, desc));
+}
+
+/* The booking's lock, from its device column or device_sql; false for none. */
+static bool
+booking_device(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relation rel, pg_uuid_t *device)
+{
+	Datum		value;
+	bool		isnull;
+	Oid			type;
+	char	   *text_form;
+
+	if (opts->device_col != NULL)
+	{
+		int			attnum = column_number(desc, opts->device_col, rel);
+
+		type = SPI_gettypeid(desc, attnum);
+		value = SPI_getbinval(tuple, desc, attnum, &isnull);
+		if (isnull)
+			return false;
+		if (type == UUIDOID)
+		{
+			*device = *DatumGetUUIDP(value);
+			return true;
+		}
+		text_form = column_text(tuple, desc, opts->device_col, rel);
+	}
+	else
+	{
+		Datum		arg = row_jsonb(opts, tuple, desc);
+		int			rc;
+
+		if (opts->device_plan == NULL)
+		{
+			Oid			argtype = JSONBOID;
+			SPIPlanPtr	plan = SPI_prepare(opts->device_sql, 1, &argtype);
+
+			if (plan == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("oracode_booking_trigger cannot prepare its device_sql: %s",
+								SPI_result_code_string(SPI_result)),
+						 errdetail("The query is: %s", opts->device_sql)));
+			SPI_keepplan(plan);
+			opts->device_plan = plan;
+		}
+		/* like PL/pgSQL's EXECUTE ... INTO: the first row's first column, or none */
+		rc = SPI_execute_plan(opts->device_plan, &arg, NULL, false, 1);
+		if (rc != SPI_OK_SELECT)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("oracode_booking_trigger's device_sql must be a query returning the device's uuid"),
+					 errdetail("The query is: %s", opts->device_sql)));
+		if (SPI_processed == 0)
+			return false;
+		value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (isnull)
+			return false;
+		type = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+		if (type == UUIDOID)
+		{
+			*device = *DatumGetUUIDP(value);
+			return true;
+		}
+		text_form = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	}
+	*device = *DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(text_form)));
+	return true;
+}
+
+/* Whether the row is marked cancelled (cancelled=column:value). */
+static bool
+booking_cancelled(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relation rel)
+{
+	char	   *v;
+
+	if (opts->cancelled_col == NULL)
+		return false;
+	v = column_text(tuple, desc, opts->cancelled_col, rel);
+	return v != NULL && strcmp(v, opts->cancelled_value) == 0;
+}
+
+/* oracode_cancel_booking(ref) for the row's booking reference. */
+static void
+cancel_booking(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relation rel)
+{
+	char	   *ref = column_text(tuple, desc, opts->ref_col, rel);
+	LOCAL_FCINFO(fcinfo, 1);
+
+	InitFunctionCallInfoData(*fcinfo, &ext_funcs.cancel_booking, 1, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = ref ? CStringGetTextDatum(ref) : (Datum) 0;
+	fcinfo->args[0].isnull = ref == NULL;
+	/* the function is strict: a booking without a reference has nothing to cancel */
+	if (ref == NULL && ext_funcs.cancel_booking.fn_strict)
+		return;
+	FunctionCallInvoke(fcinfo);
+}
+
+/* One booking as oracode_create_code() takes it. */
+typedef struct Booking
+{
+	bool		has_device;
+	pg_uuid_t	device;
+	bool		has_starts;
+	TimestampTz starts;
+	bool		has_ends;
+	TimestampTz ends;
+	bool		cancelled;
+} Booking;
+
+/* Read the columns the request depends on. */
+static void
+read_booking(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relation rel, Booking *b)
+{
+	b->has_device = booking_device(opts, tuple, desc, rel, &b->device);
+	b->cancelled = booking_cancelled(opts, tuple, desc, rel);
+	b->has_starts = column_timestamptz(tuple, desc, opts->starts_col, rel, &b->starts);
+	b->has_ends = column_timestamptz(tuple, desc, opts->ends_col, rel, &b->ends);
+}
+
+/* oracode_create_code(device, starts, ends, name, ref, rounding, issue_at) for the booking. */
+static void
+create_code(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relation rel, Booking *b)
+{
+	char	   *name = opts->name_col ? column_text(tuple, desc, opts->name_col, rel) : NULL;
+	char	   *ref = column_text(tuple, desc, opts->ref_col, rel);
+	pg_uuid_t  *device = palloc(sizeof(pg_uuid_t));
+	LOCAL_FCINFO(fcinfo, 7);
+
+	*device = b->device;
+	InitFunctionCallInfoData(*fcinfo, &ext_funcs.create_code, 7, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = UUIDPGetDatum(device);
+	fcinfo->args[0].isnull = false;
+	fcinfo->args[1].value = TimestampTzGetDatum(b->starts);
+	fcinfo->args[1].isnull = !b->has_starts;
+	fcinfo->args[2].value = TimestampTzGetDatum(b->ends);
+	fcinfo->args[2].isnull = !b->has_ends;
+	fcinfo->args[3].value = name ? CStringGetTextDatum(name) : (Datum) 0;
+	fcinfo->args[3].isnull = name == NULL;
+	fcinfo->args[4].value = ref ? CStringGetTextDatum(ref) : (Datum) 0;
+	fcinfo->args[4].isnull = ref == NULL;
+	fcinfo->args[5].value = CStringGetTextDatum(opts->rounding ? opts->rounding : "1hour");
+	fcinfo->args[5].isnull = false;
+	fcinfo->args[6].isnull = opts->issue_before == NULL || !b->has_starts;
+	fcinfo->args[6].value = fcinfo->args[6].isnull ? (Datum) 0 :
+		DirectFunctionCall2(timestamptz_mi_interval, TimestampTzGetDatum(b->starts),
+							IntervalPGetDatum(opts->issue_before));
+	FunctionCallInvoke(fcinfo);
+}
+
+/* Whether err is one of the refusals on_error=warn turns into a warning. */
+static bool
+is_refusal(int sqlerrcode)
+{
+	return sqlerrcode == ERRCODE_ORACODE_NO_SLOT || sqlerrcode == ERRCODE_ORACODE_NOT_OFFLINE ||
+		sqlerrcode == ERRCODE_ORACODE_CODE_LIMIT || sqlerrcode == ERRCODE_ORACODE_UNKNOWN_DEVICE;
+}
+
+/*
+ * create_code() in a subtransaction: a refusal (OC001–OC004) becomes a
+ * warning and the booking stands; any other error is raised.
+ */
+static void
+create_code_or_warn(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relation rel, Booking *b)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	char	   *ref = column_text(tuple, desc, opts->ref_col, rel);
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		create_code(opts, tuple, desc, rel, b);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *err;
+
+		MemoryContextSwitchTo(cxt);
+		err = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (!is_refusal(err->sqlerrcode))
+			ReThrowError(err);
+		ereport(WARNING,
+				(errcode(err->sqlerrcode),
+				 errmsg("oracode: no code requested for booking %s: %s", ref ? ref : "NULL", err->message),
+				 err->detail ? errdetail("%s", err->detail) : 0,
+				 err->hint ? errhint("%s", err->hint) : 0));
+	}
+	PG_END_TRY();
+}
+
+/*
+ * oracode_booking_trigger(): AFTER INSERT OR UPDATE OR DELETE ... FOR EACH
+ * ROW. Arguments: device=<column> or device_sql=<query>, starts=, ends=,
+ * ref=, and optionally name=, cancelled=<column>:<value>, rounding=,
+ * issue_before=<interval>, on_error=raise|warn (README, "Bookings").
+ */
+Datum
+oracode_booking_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	TriggerOptions *opts;
+	Relation	rel;
+	TupleDesc	desc;
+	HeapTuple	row;
+	Booking		b,
+				old;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("oracode_booking_trigger() must be called as a row trigger")));
+	rel = td->tg_relation;
+	desc = RelationGetDescr(rel);
+	row = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	opts = trigger_options(td->tg_trigger);
+	if (!ext_funcs.valid)
+		lookup_functions(td->tg_trigger->tgfoid);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+	{
+		cancel_booking(opts, td->tg_trigtuple, desc, rel);
+		goto done;
+	}
+
+	read_booking(opts, row, desc, rel, &b);
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		read_booking(opts, td->tg_trigtuple, desc, rel, &old);
+		if (b.cancelled)
+		{
+			if (!old.cancelled)
+				cancel_booking(opts, row, desc, rel);
+			goto done;
+		}
+		/* nothing the code depends on changed (a NULL time counts as a change) */
+		if (!old.cancelled && b.has_device == old.has_device &&
+			(!b.has_device || memcmp(&b.device, &old.device, sizeof(pg_uuid_t)) == 0) &&
+			b.has_starts && old.has_starts && b.starts == old.starts &&
+			b.has_ends && old.has_ends && b.ends == old.ends)
+			goto done;
+	}
+	else if (b.cancelled)
+		goto done;
+
+	if (!b.has_device)
+		/* the room has no Oracode lock: stop any earlier request of this booking */
+		cancel_booking(opts, row, desc, rel);
+	else if (opts->warn)
+		create_code_or_warn(opts, row, desc, rel, &b);
+	else
+		create_code(opts, row, desc, rel, &b);
+
+done:
+	SPI_finish();
+	return PointerGetDatum(row);
+}

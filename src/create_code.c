@@ -1,0 +1,355 @@
+/*
+ * create_code.c — oracode_create_code(): queue one code request (SPEC §2.3).
+ *
+ * A PMS calls this from a row trigger on its bookings table, once per
+ * booking, inside the booking's own transaction; what it costs is added to
+ * every booking. So the queueing path is C: the device's slots come from
+ * match_device.c's backend cache, the matching is match.c's, and each
+ * statement it runs is planned once per backend (SPI_keepplan) instead of
+ * once per call. The function is SECURITY DEFINER with a pinned search_path
+ * (see the install script), so the plans always see the same schemas.
+ *
+ * Rare paths stay in SQL: the OC001 message with its nearest-slots hint is
+ * built by oracode.raise_no_slot(), which runs only when no slot fits.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "nodes/makefuncs.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "device_slots.h"
+#include "match.h"
+#include "oracode.h"
+#include "spi_plans.h"
+
+PG_FUNCTION_INFO_V1(oracode_create_code);
+
+/* The arguments of oracode_create_code, in SQL order. */
+enum
+{
+	ARG_DEVICE, ARG_STARTS, ARG_ENDS, ARG_NAME, ARG_REF, ARG_ROUNDING, ARG_ISSUE_AT
+};
+
+/* The slot chosen for the booking, copied out of the slot cache. */
+typedef struct ChosenSlot
+{
+	char	   *slot_name;
+	const char *bound;
+	char		time_zone[TZ_STRLEN_MAX + 1];
+	TimestampTz starts_at;
+	TimestampTz ends_at;
+} ChosenSlot;
+
+/*
+ * Only a capped device's row is locked, so that concurrent requests for it
+ * count its live codes one at a time; the limit is re-read under the lock.
+ */
+static SpiPlan device_lock_plan = {
+	"SELECT code_limit FROM oracode.devices WHERE device_id = $1 FOR NO KEY UPDATE",
+	1, {UUIDOID}
+};
+
+/* idempotency: the same booking on the same device with the same matched times */
+static SpiPlan existing_plan = {
+	"SELECT a FROM oracode.access_codes a "
+	"WHERE a.booking_ref = $1 AND a.device_id = $2 AND a.starts_at = $3 AND a.ends_at = $4 "
+	"AND a.superseded_by IS NULL AND a.status NOT IN ('failed', 'cancelled', 'expired') "
+	"ORDER BY a.id DESC LIMIT 1",
+	4, {TEXTOID, UUIDOID, TIMESTAMPTZOID, TIMESTAMPTZOID}
+};
+
+static SpiPlan insert_plan = {
+	"INSERT INTO oracode.access_codes AS a (id, device_id, booking_ref, name, "
+	"requested_starts_at, requested_ends_at, starts_at, ends_at, slot_name, bound, time_zone, "
+	"issue_at, seam_name, next_attempt_at, status_detail) "
+	"VALUES ($14, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $15, $12, $13) RETURNING a",
+	15, {UUIDOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+		TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID,
+	INT8OID, TEXTOID}
+};
+
+/* a changed booking supersedes its earlier requests; those not yet sent are never sent */
+static SpiPlan supersede_plan = {
+	"UPDATE oracode.access_codes a SET superseded_by = $2, "
+	"status = CASE WHEN a.status = 'queued' THEN 'cancelled' ELSE a.status END, "
+	"status_detail = CASE WHEN a.status = 'queued' THEN 'superseded by request ' || $2 "
+	"ELSE a.status_detail END "
+	"WHERE a.booking_ref = $1 AND a.id <> $2 AND a.superseded_by IS NULL "
+	"AND a.status NOT IN ('failed', 'cancelled', 'expired')",
+	2, {TEXTOID, INT8OID}
+};
+
+static SpiPlan live_plan = {
+	"SELECT count(*) FROM oracode.access_codes a WHERE a.device_id = $1 "
+	"AND a.status NOT IN ('failed', 'cancelled', 'expired') AND a.ends_at > now()",
+	1, {UUIDOID}
+};
+
+/* The device's text form, for messages. */
+static char *
+uuid_text(pg_uuid_t *id)
+{
+	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(id)));
+}
+
+/* A timestamptz in the session's DateStyle and TimeZone, as format('%s') prints it. */
+static char *
+timestamptz_text(TimestampTz t)
+{
+	return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(t)));
+}
+
+/* Raise OC004 for a device that is not (or no longer) in oracode.devices. */
+static void
+unknown_device(pg_uuid_t *device_id, OracodeDeviceInfo *dev)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_ORACODE_UNKNOWN_DEVICE),
+			 errmsg("unknown device %s", device_id ? uuid_text(device_id) : "NULL"),
+			 dev && dev->removed ?
+			 errdetail("Seam stopped listing the device at %s.", timestamptz_text(dev->removed_at)) :
+			 errdetail("The device is not in oracode.devices."),
+			 errhint("Run oracode_sync_devices() to fetch devices from Seam.")));
+}
+
+/*
+ * The device's row and slots from the backend's slot cache (one hash lookup
+ * once loaded); raises OC004 for an unknown or removed device and OC002 for
+ * one that cannot take offline codes. The set is only valid until the next
+ * catalog access: the caller copies what it needs first.
+ */
+static OracodeSlotSet *
+device_for_request(pg_uuid_t *device_id)
+{
+	OracodeSlotSet *set;
+	bool		cached;
+
+	/* committed device and slot changes of other sessions, even mid-transaction */
+	AcceptInvalidationMessages();
+	set = device_slot_set(device_id, &cached);
+	if (set == NULL || set->device->removed)
+		unknown_device(device_id, set ? set->device : NULL);
+	if (!set->device->can_program_offline)
+		ereport(ERROR,
+				(errcode(ERRCODE_ORACODE_NOT_OFFLINE),
+				 errmsg("device \"%s\" cannot program offline access codes", set->device->display_name),
+				 errdetail("Seam reports can_program_offline_access_codes = false for device %s.",
+						   uuid_text(device_id)),
+				 errhint("Check the lock's Oracode setup in Seam, then run oracode_sync_devices().")));
+	return set;
+}
+
+/* Match the booking against the set; false when no slot fits. */
+static bool
+choose_slot(OracodeSlotSet *set, TimestampTz starts_at, TimestampTz ends_at, int64 tolerance,
+			ChosenSlot *chosen)
+{
+	OracodeSlot *slot;
+	SlotEval   *evals = palloc(sizeof(SlotEval) * Max(set->nslots, 1));
+	int			i = match_slots(set, starts_at, ends_at, tolerance, evals);
+
+	if (i < 0)
+		return false;
+	slot = &set->slots[i];
+	chosen->slot_name = pstrdup(slot->name);
+	chosen->bound = slot->is_24_hour ? "daily" : "hourly";
+	zone_format(&set->zones[slot->zone_index].zone, chosen->time_zone, sizeof(chosen->time_zone));
+	chosen->starts_at = evals[i].start;
+	chosen->ends_at = evals[i].end;
+	return true;
+}
+
+/* Raise OC001 through oracode.raise_no_slot(), which builds the nearest-slots hint. */
+static void
+raise_no_slot(pg_uuid_t *device_id, TimestampTz starts_at, TimestampTz ends_at, Datum rounding,
+			  bool rounding_null)
+{
+	Oid			types[4] = {UUIDOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID};
+	Datum		values[4] = {UUIDPGetDatum(device_id), TimestampTzGetDatum(starts_at),
+	TimestampTzGetDatum(ends_at), rounding};
+	char		nulls[4] = {' ', ' ', ' ', rounding_null ? 'n' : ' '};
+
+	SPI_execute_with_args("SELECT oracode.raise_no_slot(d, $2, $3, $4) FROM oracode.devices d "
+						  "WHERE d.device_id = $1", 4, types, values, nulls, false, 0);
+	elog(ERROR, "oracode.raise_no_slot() returned without raising OC001");
+}
+
+/* The next request id, from the outbox's identity sequence. */
+static int64
+next_request_id(void)
+{
+	Oid			seq = RangeVarGetRelid(makeRangeVar("oracode", "access_codes_id_seq", -1), NoLock, false);
+
+	return DatumGetInt64(DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(seq)));
+}
+
+/*
+ * The name sent to Seam, unique per request: the first 80 characters of the
+ * guest's name (else the booking reference, else "oracode"), " #", the id.
+ */
+static char *
+seam_name(text *name, text *ref, int64 id)
+{
+	text	   *base = name ? name : ref;
+	const char *s = base ? VARDATA_ANY(base) : "oracode";
+	int			len = base ? VARSIZE_ANY_EXHDR(base) : strlen("oracode");
+
+	len = pg_mbcharcliplen(s, len, 80);
+	return psprintf("%.*s #" INT64_FORMAT, len, s, id);
+}
+
+/* The whole row of the first result column, copied out of SPI for the caller. */
+static Datum
+result_row(void)
+{
+	bool		isnull;
+	Datum		row = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+	Assert(!isnull);
+	return SPI_datumTransfer(row, false, -1);
+}
+
+/* Raise OC003 when the device now holds more live codes than its code_limit. */
+static void
+check_code_limit(pg_uuid_t *device_id, const char *display_name)
+{
+	Datum		arg = UUIDPGetDatum(device_id);
+	bool		isnull;
+	int32		code_limit;
+	int64		live;
+
+	spi_plan_run(&device_lock_plan, &arg, NULL, 1);
+	if (SPI_processed == 0)
+		unknown_device(device_id, NULL);
+	code_limit = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+		return;					/* the cap was lifted meanwhile */
+	spi_plan_run(&live_plan, &arg, NULL, 1);
+	live = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (live > code_limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_ORACODE_CODE_LIMIT),
+				 errmsg("device \"%s\" has reached its code limit", display_name),
+				 errdetail("The device holds " INT64_FORMAT " live codes and its code_limit is %d.",
+						   live - 1, code_limit),
+				 errhint("Raise oracode.devices.code_limit if the lock has room, or wait until codes end.")));
+}
+
+/*
+ * oracode_create_code(device_id uuid, starts_at timestamptz, ends_at timestamptz,
+ *     name text, booking_ref text, max_time_rounding text, issue_at timestamptz)
+ * → oracode.access_codes: the queued request (or the existing identical one).
+ */
+Datum
+oracode_create_code(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *device_id;
+	TimestampTz starts_at,
+				ends_at,
+				now = GetCurrentTransactionStartTimestamp();
+	bool		has_issue_at = !PG_ARGISNULL(ARG_ISSUE_AT);
+	TimestampTz issue_at = has_issue_at ? PG_GETARG_TIMESTAMPTZ(ARG_ISSUE_AT) : 0;
+	int64		tolerance;
+	OracodeSlotSet *set;
+	char	   *display_name;
+	bool		capped;
+	ChosenSlot	slot;
+	Datum		values[15];
+	char		nulls[15];
+	Datum		row;
+	int64		new_id;
+	bool		matched;
+
+	if (PG_ARGISNULL(ARG_DEVICE))
+		unknown_device(NULL, NULL);
+	device_id = PG_GETARG_UUID_P(ARG_DEVICE);
+	set = device_for_request(device_id);
+
+	/* validates the arguments (22023), as oracode_match_slot does */
+	if (PG_ARGISNULL(ARG_STARTS) || PG_ARGISNULL(ARG_ENDS))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("booking %s must not be null", PG_ARGISNULL(ARG_STARTS) ? "starts_at" : "ends_at")));
+	starts_at = PG_GETARG_TIMESTAMPTZ(ARG_STARTS);
+	ends_at = PG_GETARG_TIMESTAMPTZ(ARG_ENDS);
+	match_check_booking(starts_at, ends_at);
+	tolerance = match_tolerance(PG_ARGISNULL(ARG_ROUNDING) ? NULL : PG_GETARG_TEXT_PP(ARG_ROUNDING));
+
+	matched = choose_slot(set, starts_at, ends_at, tolerance, &slot);
+	display_name = pstrdup(set->device->display_name);
+	capped = set->device->has_code_limit;
+	set = NULL;					/* SPI below may flush the cache */
+
+	SPI_connect();
+	if (ends_at <= now)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ends_at is in the past"),
+				 errdetail("The booking ended at %s.", timestamptz_text(ends_at))));
+	if (!matched)
+		raise_no_slot(device_id, starts_at, ends_at, PG_GETARG_DATUM(ARG_ROUNDING), PG_ARGISNULL(ARG_ROUNDING));
+
+	if (!PG_ARGISNULL(ARG_REF))
+	{
+		Datum		args[4] = {PG_GETARG_DATUM(ARG_REF), UUIDPGetDatum(device_id),
+		TimestampTzGetDatum(slot.starts_at), TimestampTzGetDatum(slot.ends_at)};
+
+		spi_plan_run(&existing_plan, args, NULL, 1);
+		if (SPI_processed > 0)
+		{
+			row = result_row();
+			SPI_finish();
+			PG_RETURN_DATUM(row);
+		}
+	}
+
+	values[0] = UUIDPGetDatum(device_id);
+	values[1] = PG_GETARG_DATUM(ARG_REF);
+	values[2] = PG_GETARG_DATUM(ARG_NAME);
+	values[3] = TimestampTzGetDatum(starts_at);
+	values[4] = TimestampTzGetDatum(ends_at);
+	values[5] = TimestampTzGetDatum(slot.starts_at);
+	values[6] = TimestampTzGetDatum(slot.ends_at);
+	values[7] = CStringGetTextDatum(slot.slot_name);
+	values[8] = CStringGetTextDatum(slot.bound);
+	values[9] = CStringGetTextDatum(slot.time_zone);
+	values[10] = TimestampTzGetDatum(issue_at);
+	values[11] = TimestampTzGetDatum(has_issue_at && issue_at > now ? issue_at : now);
+	values[12] = CStringGetTextDatum(has_issue_at && issue_at > now ?
+									 psprintf("requested; held until %s", timestamptz_text(issue_at)) :
+									 "requested");
+	new_id = next_request_id();
+	values[13] = Int64GetDatum(new_id);
+	values[14] = CStringGetTextDatum(seam_name(PG_ARGISNULL(ARG_NAME) ? NULL : PG_GETARG_TEXT_PP(ARG_NAME),
+											   PG_ARGISNULL(ARG_REF) ? NULL : PG_GETARG_TEXT_PP(ARG_REF),
+											   new_id));
+	memset(nulls, ' ', sizeof(nulls));
+	nulls[1] = PG_ARGISNULL(ARG_REF) ? 'n' : ' ';
+	nulls[2] = PG_ARGISNULL(ARG_NAME) ? 'n' : ' ';
+	nulls[10] = has_issue_at ? ' ' : 'n';
+	spi_plan_run(&insert_plan, values, nulls, 0);
+	row = result_row();
+
+	if (!PG_ARGISNULL(ARG_REF))
+	{
+		Datum		args[2] = {PG_GETARG_DATUM(ARG_REF), Int64GetDatum(new_id)};
+
+		spi_plan_run(&supersede_plan, args, NULL, 0);
+	}
+	if (capped)
+		check_code_limit(device_id, display_name);
+	SPI_finish();
+	PG_RETURN_DATUM(row);
+}
