@@ -17,7 +17,10 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/objectaccess.h"
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -71,6 +74,21 @@ typedef struct ExtensionFunctions
 	FmgrInfo	create_code;
 	FmgrInfo	cancel_booking;
 } ExtensionFunctions;
+
+/*
+ * The rights a SQL call would check: the trigger runs as the role writing
+ * the booking, which needs EXECUTE on the function (README, "Roles"), and
+ * a call through a kept FmgrInfo does not check it by itself.
+ */
+static void
+check_execute(FmgrInfo *fn)
+{
+	AclResult	aclresult = pg_proc_aclcheck(fn->fn_oid, GetUserId(), ACL_EXECUTE);
+
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_FUNCTION, get_func_name(fn->fn_oid));
+	InvokeFunctionExecuteHook(fn->fn_oid);
+}
 
 static HTAB *options_cache = NULL;
 static ExtensionFunctions ext_funcs;
@@ -411,6 +429,7 @@ cancel_booking(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relation r
 	/* the function is strict: a booking without a reference has nothing to cancel */
 	if (ref == NULL && ext_funcs.cancel_booking.fn_strict)
 		return;
+	check_execute(&ext_funcs.cancel_booking);
 	FunctionCallInvoke(fcinfo);
 }
 
@@ -463,6 +482,7 @@ create_code(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relation rel,
 	fcinfo->args[6].value = fcinfo->args[6].isnull ? (Datum) 0 :
 		DirectFunctionCall2(timestamptz_mi_interval, TimestampTzGetDatum(b->starts),
 							IntervalPGetDatum(opts->issue_before));
+	check_execute(&ext_funcs.create_code);
 	FunctionCallInvoke(fcinfo);
 }
 

@@ -47,7 +47,7 @@ SELECT pg_sleep(0.3);
 \set log_changed `grep -c -F -e 'parameter "oracode.api_key" changed to "********"' "$ORACODE_TEST_SERVER_LOG"`
 
 BEGIN;
-SELECT plan(32);
+SELECT plan(34);
 SELECT is(:'refused'::text, '28000 the Seam API key was rejected', 'Seam refused the probe key (28000)');
 SELECT ok(:'synced_again'::boolean, 'after RESET and reload the right key works again');
 SELECT is(:'log_probe_key'::text, '0', 'a key set by ALTER SYSTEM and reloaded never appears in the log at debug5');
@@ -132,6 +132,18 @@ RESET ROLE;
 
 SET LOCAL ROLE oc_front_desk;
 SELECT lives_ok($$SELECT booking_ref, code FROM oracode.access_codes$$, 'the front desk, granted the column, reads PINs');
+RESET ROLE;
+
+-- the trigger calls oracode_create_code with the booking writer's rights: without EXECUTE, no code
+GRANT ALL ON pg_temp.pms_bookings TO oc_front_desk;
+INSERT INTO pg_temp.pms_bookings VALUES (4, '55555555-5555-5555-5555-555555555555',
+  (current_date + 12) + time '16:00', (current_date + 13) + time '10:00');
+SET LOCAL ROLE oc_front_desk;
+SELECT throws_ok($$INSERT INTO pg_temp.pms_bookings VALUES (3, '55555555-5555-5555-5555-555555555555',
+  (current_date + 10) + time '16:00', (current_date + 11) + time '10:00')$$, '42501',
+  'permission denied for function oracode_create_code', 'a role without EXECUTE on oracode_create_code cannot request a code through the trigger');
+SELECT throws_ok($$DELETE FROM pg_temp.pms_bookings WHERE id = 4$$, '42501',
+  'permission denied for function oracode_cancel_booking', 'nor cancel one through it');
 RESET ROLE;
 
 SELECT * FROM finish();
