@@ -467,6 +467,14 @@ transfer_start(CURLM *multi, HttpTransfer *xfer, const char *base, const char *p
 	xfer->body_len = strlen(req->body);
 	xfer->body_pos = 0;
 	xfer->send_once = !path_is_read(req->path);
+	/*
+	 * A create that meets a kept-alive connection the server is just closing
+	 * for idleness fails (it cannot be resent) and costs a reconciliation:
+	 * reuse for a create only a connection idle for less time than servers
+	 * usually keep one (node: 5 s, load balancers: a minute or more).
+	 */
+	if (xfer->send_once)
+		check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_MAXAGE_CONN, 2L), "CURLOPT_MAXAGE_CONN");
 	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_READFUNCTION, read_callback), "CURLOPT_READFUNCTION");
 	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_READDATA, xfer), "CURLOPT_READDATA");
 	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_SEEKFUNCTION, seek_callback), "CURLOPT_SEEKFUNCTION");
@@ -554,9 +562,9 @@ transfer_finish(HttpTransfer *xfer, CURLcode rc)
 	transfer_cleanup(xfer);
 }
 
-/* Collect every transfer libcurl reports finished; returns how many. */
+/* Collect every transfer libcurl reports finished, telling the gate; returns how many. */
 static int
-collect_finished(CURLM *multi)
+collect_finished(CURLM *multi, HttpBatch *batch, const SeamGate *gate)
 {
 	CURLMsg    *msg;
 	int			queued;
@@ -573,6 +581,8 @@ collect_finished(CURLM *multi)
 			elog(ERROR, "libcurl finished a transfer oracode does not know");
 		transfer_finish(xfer, msg->data.result);
 		done++;
+		if (gate != NULL && gate->finished != NULL)
+			gate->finished((int) (xfer - batch->xfers), gate->arg);
 	}
 	return done;
 }
@@ -602,6 +612,17 @@ response_init(SeamResponse *resp)
  */
 void
 seam_http_perform(SeamRequest *reqs, int nreqs)
+{
+	seam_http_perform_gated(reqs, nreqs, NULL);
+}
+
+/*
+ * seam_http_perform, asking the gate before each request starts and telling
+ * it of each answer, so that a caller can hold back the rest of a window
+ * (after a 429 or 401, say) without waiting for the window to drain.
+ */
+void
+seam_http_perform_gated(SeamRequest *reqs, int nreqs, const SeamGate *gate)
 {
 	HttpBatch  *batch;
 	CURLM	   *multi;
@@ -654,15 +675,24 @@ seam_http_perform(SeamRequest *reqs, int nreqs)
 
 		while (in_flight < oracode_max_connections && started < nreqs)
 		{
-			transfer_start(multi, &batch->xfers[started++], base, protocols, key);
+			int			next = started++;
+
+			if (gate != NULL && gate->may_start != NULL && !gate->may_start(next, gate->arg))
+			{
+				remaining--;	/* held back: its response stays "surely not sent" */
+				continue;
+			}
+			transfer_start(multi, &batch->xfers[next], base, protocols, key);
 			in_flight++;
 		}
+		if (remaining == 0)
+			break;
 		mc = curl_multi_perform(multi, &running);
 		if (mc != CURLM_OK)
 			ereport(ERROR,
 					(errcode(ERRCODE_SYSTEM_ERROR),
 					 errmsg("HTTP transfer to Seam failed: %s", curl_multi_strerror(mc))));
-		done = collect_finished(multi);
+		done = collect_finished(multi, batch, gate);
 		in_flight -= done;
 		remaining -= done;
 		if (remaining == 0)

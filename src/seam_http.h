@@ -38,6 +38,22 @@ typedef struct SeamRequest
  */
 extern void seam_http_perform(SeamRequest *reqs, int nreqs);
 
+/*
+ * A caller's say over a batch while it runs: may_start is asked just before
+ * reqs[i] would be sent (false: it is not sent, and its response stays "no
+ * response, surely not sent"); finished is told when reqs[i].resp is
+ * complete. Both run in seam_http.c's own frames, never inside libcurl.
+ */
+typedef struct SeamGate
+{
+	bool		(*may_start) (int i, void *arg);
+	void		(*finished) (int i, void *arg);
+	void	   *arg;
+} SeamGate;
+
+/* seam_http_perform with a gate (NULL: every request is sent). */
+extern void seam_http_perform_gated(SeamRequest *reqs, int nreqs, const SeamGate *gate);
+
 /* Is an API key configured? (never reveals it) */
 extern bool seam_http_have_key(void);
 

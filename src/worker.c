@@ -20,8 +20,10 @@
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "guc.h"
@@ -98,15 +100,45 @@ worker_note(TimestampTz *field, bool paused)
 	SpinLockRelease(&oracode_shared->mutex);
 }
 
+/*
+ * What extension_ready() found, and whether that still holds. It is looked
+ * up again only after pg_extension or pg_namespace changed (a syscache
+ * invalidation), or after a step failed: the worker wakes at every commit
+ * that queues a request, and a query in a transaction of its own on each
+ * wake-up cost more than the rest of an idle turn.
+ */
+static bool ext_known = false;
+static bool ext_ready = false;
+
+/* Syscache callback: an extension or a schema changed, so look again. */
+static void
+extension_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+	ext_known = false;
+}
+
 /* Is the extension installed in our database (and not being created)? */
 static bool
 extension_ready(void)
 {
-	char	   *v = worker_sql("SELECT 1 FROM pg_catalog.pg_extension e "
-							   "JOIN pg_catalog.pg_namespace n ON n.nspname = 'oracode' "
-							   "WHERE e.extname = 'oracode'", NULL);
+	MemoryContext cxt = CurrentMemoryContext;
 
-	return v != NULL;
+	/*
+	 * Take in the invalidations sent since the last turn (they may clear
+	 * ext_known): an empty transaction does that, as an idle backend does.
+	 */
+	StartTransactionCommand();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+	if (!ext_known)
+	{
+		/* set first: an invalidation that arrives during the query clears it again */
+		ext_known = true;
+		ext_ready = worker_sql("SELECT 1 FROM pg_catalog.pg_extension e "
+							   "JOIN pg_catalog.pg_namespace n ON n.nspname = 'oracode' "
+							   "WHERE e.extname = 'oracode'", NULL) != NULL;
+	}
+	return ext_ready;
 }
 
 /* Write fetched devices in one short transaction. */
@@ -149,6 +181,8 @@ worker_sync(MemoryContext loop_cxt)
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
+		/* it may have failed because the extension went away */
+		ext_known = false;
 		MemoryContextSwitchTo(loop_cxt);
 		ereport(WARNING,
 				(errmsg("oracode worker: device sync failed: %s", edata->message),
@@ -179,6 +213,9 @@ oracode_worker_main(Datum arg)
 	MemoryContext loop_cxt;
 	bool		recovered = false;
 	bool		paused = false;
+	bool		have_key;
+	bool		no_key_noted = false;
+	TimestampTz key_checked_at = 0;
 	TimestampTz last_sync = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -189,7 +226,11 @@ oracode_worker_main(Datum arg)
 	worker_attach();
 	ereport(LOG, (errmsg("oracode worker started in database \"%s\"", oracode_database)));
 
+	CacheRegisterSyscacheCallback(EXTENSIONOID, extension_changed, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, extension_changed, (Datum) 0);
+
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "oracode worker loop", ALLOCSET_DEFAULT_SIZES);
+	have_key = seam_http_have_key();
 	for (;;)
 	{
 		bool		did_work = false;
@@ -204,16 +245,32 @@ oracode_worker_main(Datum arg)
 			paused = false;
 			seam_http_reset();
 			worker_note(NULL, false);
+			have_key = seam_http_have_key();
+			no_key_noted = false;
 		}
 		MemoryContextSwitchTo(loop_cxt);
 
-		if (!extension_ready())
-			sleep_ms = 10000;
-		else if (!seam_http_have_key())
+		/*
+		 * Without a key there is nothing to do, however often committing
+		 * backends wake us: no catalog look-up, no transaction. The key
+		 * (or its file) is looked at again on a reload, and once a poll
+		 * interval in case the file appeared without one.
+		 */
+		if (!have_key && TimestampDifferenceExceeds(key_checked_at, GetCurrentTimestamp(),
+													oracode_poll_interval * 1000))
 		{
-			oracode_shared_set_error("oracode.api_key is not set");
+			key_checked_at = GetCurrentTimestamp();
+			have_key = seam_http_have_key();
+		}
+		if (!have_key)
+		{
+			if (!no_key_noted)
+				oracode_shared_set_error("oracode.api_key is not set");
+			no_key_noted = true;
 			sleep_ms = (long) oracode_poll_interval * 1000;
 		}
+		else if (!extension_ready())
+			sleep_ms = 10000;
 		else if (!paused)
 		{
 			bool		unauthorized = false;

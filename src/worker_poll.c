@@ -2,14 +2,18 @@
  * worker_poll.c — one poll cycle: the status of codes in flight, batched.
  *
  * One /access_codes/list request carries up to oracode.batch_size ids, so a
- * cycle over N codes costs ceil(N / batch_size) requests, not N. A code Seam
- * no longer lists after its end has expired (Seam deletes removed codes); an
- * answer with a garbled code in it tells nothing about any of them, so it
- * counts as a failed poll rather than as codes Seam no longer knows.
+ * cycle over N codes costs ceil(N / batch_size) requests, not N. A turn
+ * claims enough codes for max_connections requests, so that every request
+ * allowed in flight is. A code Seam no longer lists after its end has
+ * expired (Seam deletes removed codes); an answer with a garbled code in it
+ * tells nothing about any of them, so it counts as a failed poll rather than
+ * as codes Seam no longer knows.
  */
 #include "postgres.h"
 
 #include "pgstat.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 
 #include "guc.h"
 #include "seam_http.h"
@@ -17,18 +21,103 @@
 #include "worker.h"
 #include "worker_json.h"
 
+/* Where a claimed code stands in this turn; the hash entry points here. */
+typedef struct PolledSlot
+{
+	int64		id;				/* the request's row id */
+	const char *seam_id;		/* the claimed Seam id, whole */
+	int			request;		/* the request that asked for it */
+	const SeamAccessCode *found;	/* its code in that request's answer, or NULL */
+} PolledSlot;
+
+/* Hash entry: the key (a Seam id, keysize bytes) followed by the slot's index. */
+#define ENTRY_SLOT(entry, keysize)	(*(int *) ((char *) (entry) + MAXALIGN(keysize)))
+
+/*
+ * A hash of the claimed ids, in the turn's memory context. Answers are
+ * matched on our side (the fake ignores the id filter and lists every code
+ * it holds), so each code of each answer is looked up here once instead of
+ * each claimed id being searched for in the whole answer.
+ */
+static HTAB *
+claimed_hash(PolledSlot *slots, int n, Size *keysize)
+{
+	HASHCTL		ctl;
+	HTAB	   *hash;
+	Size		longest = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (slots[i].seam_id != NULL)
+			longest = Max(longest, strlen(slots[i].seam_id));
+	/* every claimed id fits its key whole, so no two of them can collide */
+	*keysize = longest + 1;
+	ctl.keysize = *keysize;
+	ctl.entrysize = MAXALIGN(*keysize) + sizeof(int);
+	ctl.hcxt = CurrentMemoryContext;
+	hash = hash_create("oracode polled codes", n, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	for (i = 0; i < n; i++)
+	{
+		bool		found;
+		void	   *entry;
+
+		/* the claim returns only rows with a Seam id; one without matches nothing */
+		if (slots[i].seam_id == NULL)
+			continue;
+		entry = hash_search(hash, slots[i].seam_id, HASH_ENTER, &found);
+		/* the same id claimed twice cannot happen (it is UNIQUE); the first keeps it */
+		if (!found)
+			ENTRY_SLOT(entry, *keysize) = i;
+	}
+	return hash;
+}
+
+/*
+ * Match the codes of request r's answer to the ids it asked for: the first
+ * code with a claimed id, as the linear search found it. An answer id
+ * longer than the key is cut to it by the lookup, hence the whole-string
+ * check.
+ */
+static void
+match_answer(HTAB *hash, Size keysize, PolledSlot *slots, int r, const SeamAccessCode *acs, int nacs)
+{
+	int			j;
+
+	for (j = 0; j < nacs; j++)
+	{
+		void	   *entry;
+		PolledSlot *slot;
+
+		if (acs[j].access_code_id == NULL)
+			continue;
+		entry = hash_search(hash, acs[j].access_code_id, HASH_FIND, NULL);
+		if (entry == NULL)
+			continue;
+		slot = &slots[ENTRY_SLOT(entry, keysize)];
+		if (slot->request == r && slot->found == NULL &&
+			strcmp(slot->seam_id, acs[j].access_code_id) == 0)
+			slot->found = &acs[j];
+	}
+}
+
 /* Claim due codes, list them at Seam in batches, record what came back. */
 bool
 worker_poll_cycle(bool *unauthorized)
 {
+	int			per = oracode_batch_size;
 	cJSON	   *claim = wj_parse(worker_sql("SELECT oracode.worker_claim_polls($1::jsonb)::text",
 											psprintf("{\"batch\":%d,\"lease_seconds\":%d}",
-													 oracode_batch_size * 4, worker_lease_seconds())));
+													 per * oracode_max_connections,
+													 worker_lease_seconds())));
 	int			n = cJSON_GetArraySize(claim);
-	int			per = oracode_batch_size;
 	int			nreq = (n + per - 1) / per;
+	MemoryContext turn_cxt = CurrentMemoryContext;
+	MemoryContext answer_cxt;
 	SeamRequest *reqs;
+	PolledSlot *slots;
 	char	  **ids;
+	HTAB	   *hash;
+	Size		keysize;
 	cJSON	   *results,
 			   *row;
 	int			i,
@@ -37,9 +126,17 @@ worker_poll_cycle(bool *unauthorized)
 	if (n == 0)
 		return false;
 	ids = palloc(sizeof(char *) * n);
+	slots = palloc0(sizeof(PolledSlot) * n);
 	i = 0;
 	cJSON_ArrayForEach(row, claim)
-		ids[i++] = (char *) wj_str(row, "seam_access_code_id");
+	{
+		ids[i] = (char *) wj_str(row, "seam_access_code_id");
+		slots[i].id = wj_int(row, "id");
+		slots[i].seam_id = ids[i];
+		slots[i].request = i / per;
+		i++;
+	}
+	hash = claimed_hash(slots, n, &keysize);
 
 	reqs = palloc0(sizeof(SeamRequest) * nreq);
 	for (r = 0; r < nreq; r++)
@@ -50,19 +147,23 @@ worker_poll_cycle(bool *unauthorized)
 	pgstat_report_activity(STATE_RUNNING, psprintf("oracode: polling %d codes in %d requests", n, nreq));
 	seam_http_perform(reqs, nreq);
 
+	/* each answer is parsed in a context of its own, emptied before the next */
+	answer_cxt = AllocSetContextCreate(turn_cxt, "oracode poll answer", ALLOCSET_DEFAULT_SIZES);
 	results = cJSON_CreateArray();
 	for (r = 0; r < nreq; r++)
 	{
 		SeamAccessCode *acs = NULL;
 		int			nacs = 0;
 		const char *problem = NULL;
-		/* a garbled code in the list could be one of ours: then the whole answer is unreadable */
-		bool		ok = reqs[r].resp.status == 200 &&
-			seam_parse_access_codes(reqs[r].resp.body.data, &acs, &nacs, &problem) &&
-			(problem = wj_check_codes(reqs[r].resp.body.data, "access_codes")) == NULL;
+		bool		ok;
 		char		why[512];
 		int			k;
 
+		MemoryContextSwitchTo(answer_cxt);
+		/* a garbled code in the list could be one of ours: then the whole answer is unreadable */
+		ok = reqs[r].resp.status == 200 &&
+			seam_parse_access_codes(reqs[r].resp.body.data, &acs, &nacs, &problem) &&
+			(problem = wj_check_codes(reqs[r].resp.body.data, "access_codes")) == NULL;
 		if (reqs[r].resp.status == 401)
 			*unauthorized = true;
 		if (!ok)
@@ -71,13 +172,15 @@ worker_poll_cycle(bool *unauthorized)
 			if (reqs[r].resp.status == 200)
 				snprintf(why, sizeof(why), "unreadable code list: %s", problem);
 		}
+		else
+			match_answer(hash, keysize, slots, r, acs, nacs);
+		MemoryContextSwitchTo(turn_cxt);
+
 		for (k = r * per; k < Min(n, (r + 1) * per); k++)
 		{
 			cJSON	   *res = cJSON_CreateObject();
-			cJSON	   *claimed = cJSON_GetArrayItem(claim, k);
-			int			j;
 
-			cJSON_AddNumberToObject(res, "id", (double) wj_int(claimed, "id"));
+			cJSON_AddNumberToObject(res, "id", (double) slots[k].id);
 			if (!ok)
 			{
 				cJSON_AddStringToObject(res, "error", psprintf("status poll failed: %s", why));
@@ -86,16 +189,17 @@ worker_poll_cycle(bool *unauthorized)
 			}
 			else
 			{
-				/* match on our side: the fake ignores the id filter */
-				for (j = 0; j < nacs; j++)
-					if (strcmp(acs[j].access_code_id, ids[k]) == 0)
-						break;
-				cJSON_AddBoolToObject(res, "found", j < nacs);
-				if (j < nacs)
-					cJSON_AddItemToObject(res, "access_code", wj_access_code(&acs[j]));
+				cJSON_AddBoolToObject(res, "found", slots[k].found != NULL);
+				if (slots[k].found != NULL)
+					cJSON_AddItemToObject(res, "access_code", wj_access_code(slots[k].found));
+				slots[k].found = NULL;	/* it points into answer_cxt */
 			}
 			cJSON_AddItemToArray(results, res);
 		}
+		MemoryContextReset(answer_cxt);
+		/* the answer was read: its body (megabytes from the fake) can go */
+		pfree(reqs[r].resp.body.data);
+		reqs[r].resp.body.data = NULL;
 	}
 	worker_sql("SELECT oracode.worker_apply_poll_results($1::jsonb)", cJSON_PrintUnformatted(results));
 	return true;

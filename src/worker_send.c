@@ -168,88 +168,108 @@ reconcile_result(const char *device_id, cJSON *ids, SeamResponse *resp, bool *un
 	return r;
 }
 
+/* What the creates of one cycle learnt so far that holds back the rest. */
+typedef struct CreateWindow
+{
+	SeamRequest *reqs;
+	const char **devices;
+	CreateHold *holds;
+	const char **held_dev;		/* devices Seam answered 429 for */
+	int		   *held_after;		/* their largest Retry-After, -1 if none */
+	int			nheld;
+	bool		refused;		/* Seam answered 401 */
+} CreateWindow;
+
+/* Index of a device in the window's 429 list, or -1. */
+static int
+window_held(const CreateWindow *w, const char *device)
+{
+	int			h;
+
+	for (h = 0; h < w->nheld; h++)
+		if (strcmp(w->held_dev[h], device) == 0)
+			return h;
+	return -1;
+}
+
+/* SeamGate.may_start: send create i unless a 401 or its device's 429 came back first. */
+static bool
+window_may_start(int i, void *arg)
+{
+	CreateWindow *w = (CreateWindow *) arg;
+	int			h = window_held(w, w->devices[i]);
+
+	if (w->refused)
+	{
+		w->holds[i].why = "not sent: Seam refused the API key";
+		w->holds[i].retry_after = -1;
+		w->holds[i].paused = true;
+		return false;
+	}
+	if (h >= 0)
+	{
+		w->holds[i].why = psprintf("not sent: Seam answered 429 to another create for this device%s",
+								   w->held_after[h] >= 0 ? psprintf(" (Retry-After %d s)", w->held_after[h]) : "");
+		w->holds[i].retry_after = w->held_after[h];
+		w->holds[i].paused = false;
+		return false;
+	}
+	return true;
+}
+
+/* SeamGate.finished: remember a 401, or a 429 and its device. */
+static void
+window_finished(int i, void *arg)
+{
+	CreateWindow *w = (CreateWindow *) arg;
+	SeamResponse *resp = &w->reqs[i].resp;
+	int			h;
+
+	if (resp->status == 401)
+		w->refused = true;
+	else if (resp->status == 429)
+	{
+		h = window_held(w, w->devices[i]);
+		if (h < 0)
+		{
+			w->held_dev[w->nheld] = w->devices[i];
+			w->held_after[w->nheld++] = resp->retry_after;
+		}
+		else
+			w->held_after[h] = Max(w->held_after[h], resp->retry_after);
+	}
+}
+
 /*
- * Send creates, never over a reused connection. When a kept-alive
- * connection that libcurl reuses dies before the first byte of the answer,
- * libcurl sends the request again on a new connection by itself, unasked and
- * unreported. For a create whose first copy reached Seam that is a second
- * code. So creates go in rounds of at most max_connections, and before each
- * round the kept-alive connections are dropped: every create then opens its
- * own connection, and a connection that dies is reported to us as such.
+ * Send creates as one window of max_connections in flight, over kept-alive
+ * connections. That is safe because seam_http.c never sends a create's body
+ * twice: when a reused connection dies under a create, libcurl fails it
+ * (CURLE_SEND_FAIL_REWIND) instead of resending, and a failure after
+ * sending reads as "may have reached Seam", so the request is reconciled.
  *
- * Between rounds the answers so far are heeded: after a 429 the device's
- * remaining creates wait for its Retry-After, after a 401 nothing more is
- * sent. Those are marked in holds[] and never leave this process.
+ * Each answer is heeded before the next create starts: after a 429 the
+ * device's remaining creates wait for its Retry-After, after a 401 nothing
+ * more is sent. Those are marked in holds[] and never leave this process.
  */
 static void
 perform_creates(SeamRequest *reqs, const char **devices, CreateHold *holds, int n)
 {
-	SeamRequest *round = palloc(sizeof(SeamRequest) * n);
-	int		   *idx = palloc(sizeof(int) * n);
-	const char **held_dev = palloc(sizeof(char *) * n);
-	int		   *held_after = palloc(sizeof(int) * n);
-	int			nheld = 0;
-	bool		refused = false;
-	int			next = 0;
+	CreateWindow w;
+	SeamGate	gate;
 
-	while (next < n)
-	{
-		int			k = 0;
-		int			j;
-
-		/* the next round: up to max_connections creates not held back */
-		for (; next < n && k < oracode_max_connections; next++)
-		{
-			for (j = 0; j < nheld; j++)
-				if (strcmp(held_dev[j], devices[next]) == 0)
-					break;
-			if (refused)
-			{
-				holds[next].why = "not sent: Seam refused the API key";
-				holds[next].retry_after = -1;
-				holds[next].paused = true;
-			}
-			else if (j < nheld)
-			{
-				holds[next].why = psprintf("not sent: Seam answered 429 to another create for this device%s",
-										   held_after[j] >= 0 ? psprintf(" (Retry-After %d s)", held_after[j]) : "");
-				holds[next].retry_after = held_after[j];
-				holds[next].paused = false;
-			}
-			else
-			{
-				round[k] = reqs[next];
-				idx[k++] = next;
-			}
-		}
-		if (k == 0)
-			continue;
-		seam_http_reset();
-		seam_http_perform(round, k);
-		for (j = 0; j < k; j++)
-		{
-			SeamResponse *resp = &round[j].resp;
-
-			reqs[idx[j]].resp = *resp;
-			if (resp->status == 401)
-				refused = true;
-			else if (resp->status == 429)
-			{
-				int			h;
-
-				for (h = 0; h < nheld; h++)
-					if (strcmp(held_dev[h], devices[idx[j]]) == 0)
-						break;
-				if (h == nheld)
-				{
-					held_dev[nheld] = devices[idx[j]];
-					held_after[nheld++] = resp->retry_after;
-				}
-				else
-					held_after[h] = Max(held_after[h], resp->retry_after);
-			}
-		}
-	}
+	if (n <= 0)
+		return;
+	w.reqs = reqs;
+	w.devices = devices;
+	w.holds = holds;
+	w.held_dev = palloc(sizeof(char *) * n);
+	w.held_after = palloc(sizeof(int) * n);
+	w.nheld = 0;
+	w.refused = false;
+	gate.may_start = window_may_start;
+	gate.finished = window_finished;
+	gate.arg = &w;
+	seam_http_perform_gated(reqs, n, &gate);
 }
 
 /*
