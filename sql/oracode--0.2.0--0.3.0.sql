@@ -26,6 +26,10 @@ CREATE OR REPLACE FUNCTION @extschema@.oracode_booking_trigger() RETURNS trigger
 CREATE OR REPLACE FUNCTION oracode.record_status_change() RETURNS trigger
     AS 'MODULE_PATHNAME', 'oracode_record_status_change' LANGUAGE C;
 
+-- The immutability guard in C (src/guard.c): the same checks, OC005 messages and updated_at.
+CREATE OR REPLACE FUNCTION oracode.guard_sent_code() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'oracode_guard_sent_code' LANGUAGE C;
+
 -- oracode_create_code() reads the device row from the backend's slot cache
 -- too, so a change to any column it reads must flush that cache (send_after,
 -- errors and synced_at, which the worker and the sync write, need not).
