@@ -22,14 +22,13 @@
 #include "commands/sequence.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "nodes/makefuncs.h"
 #include "utils/builtins.h"
+#include "storage/bufmgr.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
-#include "storage/bufmgr.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
@@ -334,7 +333,8 @@ oracode_create_code(PG_FUNCTION_ARGS)
 	capped = set->device->has_code_limit;
 	set = NULL;					/* SPI below may flush the cache */
 
-	SPI_connect();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 	if (ends_at <= now)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -347,7 +347,6 @@ oracode_create_code(PG_FUNCTION_ARGS)
 	{
 		Datum		args[4] = {PG_GETARG_DATUM(ARG_REF), UUIDPGetDatum(device_id),
 		TimestampTzGetDatum(slot.starts_at), TimestampTzGetDatum(slot.ends_at)};
-
 		uint64		i;
 
 		spi_plan_run(&existing_plan, args, NULL, 0);

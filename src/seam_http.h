@@ -42,12 +42,16 @@ extern void seam_http_perform(SeamRequest *reqs, int nreqs);
  * A caller's say over a batch while it runs: may_start is asked just before
  * reqs[i] would be sent (false: it is not sent, and its response stays "no
  * response, surely not sent"); finished is told when reqs[i].resp is
- * complete. Both run in seam_http.c's own frames, never inside libcurl.
+ * complete; started, if set, is called once when the first requests have
+ * been handed to the network, and may run a transaction meanwhile. All run
+ * in seam_http.c's own frames, never inside libcurl.
  */
 typedef struct SeamGate
 {
 	bool		(*may_start) (int i, void *arg);
 	void		(*finished) (int i, void *arg);
+	/* once, after the first requests went out: work to overlap with the wait */
+	void		(*started) (void *arg);
 	void	   *arg;
 } SeamGate;
 

@@ -249,6 +249,8 @@ oracode_worker_main(Datum arg)
 			no_key_noted = false;
 		}
 		MemoryContextSwitchTo(loop_cxt);
+		/* the last batch's answers, whatever this turn does (a reload may have removed the key) */
+		worker_send_flush();
 
 		/*
 		 * Without a key there is nothing to do, however often committing

@@ -14,6 +14,7 @@
 
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "utils/memutils.h"
 
 #include "guc.h"
 #include "seam_http.h"
@@ -251,6 +252,35 @@ window_finished(int i, void *arg)
  * device's remaining creates wait for its Retry-After, after a 401 nothing
  * more is sent. Those are marked in holds[] and never leave this process.
  */
+/*
+ * The answers of the last batch of creates, not yet recorded: they are
+ * recorded while the next batch's first creates are on the wire, so that
+ * Seam is not left idle while the worker writes (BENCHMARKS.md, F1). Until
+ * then their rows stay 'sending' under their lease, exactly as while their
+ * HTTP ran: if the worker dies first, they are reconciled, never resent.
+ */
+static char *pending_create_results = NULL;
+
+/* Record the last batch's answers, if not yet recorded. */
+void
+worker_send_flush(void)
+{
+	char	   *results = pending_create_results;
+
+	if (results == NULL)
+		return;
+	pending_create_results = NULL;
+	worker_sql("SELECT oracode.worker_apply_create_results($1::jsonb)", results);
+	pfree(results);
+}
+
+/* SeamGate.started: record the previous batch while this one's first creates are out. */
+static void
+window_started(void *arg)
+{
+	worker_send_flush();
+}
+
 static void
 perform_creates(SeamRequest *reqs, const char **devices, CreateHold *holds, int n)
 {
@@ -268,6 +298,7 @@ perform_creates(SeamRequest *reqs, const char **devices, CreateHold *holds, int 
 	w.refused = false;
 	gate.may_start = window_may_start;
 	gate.finished = window_finished;
+	gate.started = window_started;
 	gate.arg = &w;
 	seam_http_perform_gated(reqs, n, &gate);
 }
@@ -303,7 +334,10 @@ worker_send_cycle(bool *unauthorized)
 	nrec = cJSON_GetArraySize(rec);
 	ncre = cJSON_GetArraySize(cre);
 	if (nrec == 0 && ncre == 0)
+	{
+		worker_send_flush();
 		return false;
+	}
 
 	/* one list request per device to reconcile, one create per new request */
 	reqs = palloc0(sizeof(SeamRequest) * (nrec + ncre));
@@ -344,6 +378,7 @@ worker_send_cycle(bool *unauthorized)
 	pgstat_report_activity(STATE_RUNNING, psprintf("oracode: %d creates, %d reconciliations", ncre, nrec));
 	seam_http_perform(reqs, nrec);
 	perform_creates(reqs + nrec, req_device + nrec, holds, ncre);
+	worker_send_flush();		/* when no create of this batch went out */
 
 	reconcile_results = cJSON_CreateArray();
 	for (i = 0; i < nrec; i++)
@@ -361,7 +396,12 @@ worker_send_cycle(bool *unauthorized)
 		worker_sql("SELECT oracode.worker_apply_reconcile($1::jsonb)",
 				   cJSON_PrintUnformatted(reconcile_results));
 	if (ncre > 0)
-		worker_sql("SELECT oracode.worker_apply_create_results($1::jsonb)",
-				   cJSON_PrintUnformatted(create_results));
+	{
+		pending_create_results = MemoryContextStrdup(TopMemoryContext,
+													 cJSON_PrintUnformatted(create_results));
+		/* a paused worker sends nothing more: record now */
+		if (*unauthorized)
+			worker_send_flush();
+	}
 	return true;
 }
