@@ -302,6 +302,7 @@ oracode_worker_main(Datum arg)
 			{
 				/* a wrong key fails every request alike: wait for the configuration to change */
 				paused = true;
+				worker_send_release_claim();
 				worker_note(NULL, true);
 				oracode_shared_set_error("Seam refused the API key (HTTP 401); sending paused until the configuration is reloaded");
 				ereport(LOG, (errmsg("oracode worker: Seam refused the API key; sending paused"),

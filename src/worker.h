@@ -15,6 +15,7 @@ extern char *worker_sql(const char *sql, const char *arg);
 /* worker_send.c / worker_poll.c: one cycle each; true if there was work */
 extern bool worker_send_cycle(bool *unauthorized);
 extern void worker_send_flush(void);
+extern void worker_send_release_claim(void);
 extern bool worker_poll_cycle(bool *unauthorized);
 
 /* how long a claimed row is ours before it counts as abandoned */

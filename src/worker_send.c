@@ -274,11 +274,67 @@ worker_send_flush(void)
 	pfree(results);
 }
 
-/* SeamGate.started: record the previous batch while this one's first creates are out. */
+/*
+ * The next batch, claimed while this one's creates were on the wire (the
+ * claim's JSON, in TopMemoryContext). Its rows are 'sending' under their
+ * lease from the claim on, as for any claimed batch: one that is never sent
+ * (the worker stops, or Seam refuses the key) is found by its lease and
+ * reconciled, or put back at once below.
+ */
+static char *pending_claim = NULL;
+
+/* Claim the next creates and reconciliations: the claim's JSON. */
+static char *
+claim_batch(void)
+{
+	return worker_sql("SELECT oracode.worker_claim_creates($1::jsonb)::text",
+					  psprintf("{\"batch\":%d,\"rate\":%d,\"lease_seconds\":%d}",
+							   oracode_batch_size, oracode_create_rate_limit,
+							   worker_lease_seconds()));
+}
+
+/*
+ * SeamGate.started: while this batch's first creates are on the wire,
+ * record the previous batch and claim the next one, so that Seam is not
+ * left idle while the worker writes (BENCHMARKS.md, F1).
+ */
 static void
 window_started(void *arg)
 {
 	worker_send_flush();
+	if (pending_claim == NULL)
+		pending_claim = MemoryContextStrdup(TopMemoryContext, claim_batch());
+}
+
+/*
+ * Seam refused the key: put the creates of a batch claimed ahead back in the
+ * queue, unsent and uncounted, as the held creates of a refused batch are.
+ */
+void
+worker_send_release_claim(void)
+{
+	cJSON	   *claim,
+			   *row,
+			   *results;
+
+	if (pending_claim == NULL)
+		return;
+	claim = wj_parse(pending_claim);
+	pfree(pending_claim);
+	pending_claim = NULL;
+	results = cJSON_CreateArray();
+	cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(claim, "create"))
+	{
+		cJSON	   *r = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(r, "id", (double) wj_int(row, "id"));
+		cJSON_AddStringToObject(r, "outcome", "paused");
+		cJSON_AddFalseToObject(r, "sent");
+		cJSON_AddStringToObject(r, "error", "not sent: Seam refused the API key");
+		cJSON_AddItemToArray(results, r);
+	}
+	if (cJSON_GetArraySize(results) > 0)
+		worker_sql("SELECT oracode.worker_apply_create_results($1::jsonb)", cJSON_PrintUnformatted(results));
 }
 
 static void
@@ -325,10 +381,14 @@ worker_send_cycle(bool *unauthorized)
 	cJSON	   *create_results,
 			   *reconcile_results;
 
-	claim = wj_parse(worker_sql("SELECT oracode.worker_claim_creates($1::jsonb)::text",
-								psprintf("{\"batch\":%d,\"rate\":%d,\"lease_seconds\":%d}",
-										 oracode_batch_size, oracode_create_rate_limit,
-										 worker_lease_seconds())));
+	if (pending_claim != NULL)
+	{
+		claim = wj_parse(pending_claim);
+		pfree(pending_claim);
+		pending_claim = NULL;
+	}
+	else
+		claim = wj_parse(claim_batch());
 	rec = cJSON_GetObjectItemCaseSensitive(claim, "reconcile");
 	cre = cJSON_GetObjectItemCaseSensitive(claim, "create");
 	nrec = cJSON_GetArraySize(rec);
@@ -399,9 +459,11 @@ worker_send_cycle(bool *unauthorized)
 	{
 		pending_create_results = MemoryContextStrdup(TopMemoryContext,
 													 cJSON_PrintUnformatted(create_results));
-		/* a paused worker sends nothing more: record now */
+		/* a paused worker sends nothing more: record now, and give back what it claimed ahead */
 		if (*unauthorized)
 			worker_send_flush();
 	}
+	if (*unauthorized)
+		worker_send_release_claim();
 	return true;
 }
