@@ -179,6 +179,7 @@ typedef struct CreateWindow
 	int		   *held_after;		/* their largest Retry-After, -1 if none */
 	int			nheld;
 	bool		refused;		/* Seam answered 401 */
+	const char *activity;		/* what pg_stat_activity shows while the batch runs */
 } CreateWindow;
 
 /* Index of a device in the window's 429 list, or -1. */
@@ -301,9 +302,13 @@ claim_batch(void)
 static void
 window_started(void *arg)
 {
+	CreateWindow *w = (CreateWindow *) arg;
+
 	worker_send_flush();
 	if (pending_claim == NULL)
 		pending_claim = MemoryContextStrdup(TopMemoryContext, claim_batch());
+	/* pg_stat_activity shows what the worker waits for again, not the last statement */
+	pgstat_report_activity(STATE_RUNNING, w->activity);
 }
 
 /*
@@ -338,7 +343,8 @@ worker_send_release_claim(void)
 }
 
 static void
-perform_creates(SeamRequest *reqs, const char **devices, CreateHold *holds, int n)
+perform_creates(SeamRequest *reqs, const char **devices, CreateHold *holds, int n,
+				const char *activity)
 {
 	CreateWindow w;
 	SeamGate	gate;
@@ -352,6 +358,7 @@ perform_creates(SeamRequest *reqs, const char **devices, CreateHold *holds, int 
 	w.held_after = palloc(sizeof(int) * n);
 	w.nheld = 0;
 	w.refused = false;
+	w.activity = activity;
 	gate.may_start = window_may_start;
 	gate.finished = window_finished;
 	gate.started = window_started;
@@ -380,6 +387,7 @@ worker_send_cycle(bool *unauthorized)
 	cJSON	  **req_ids;
 	cJSON	   *create_results,
 			   *reconcile_results;
+	char	   *activity;
 
 	if (pending_claim != NULL)
 	{
@@ -435,9 +443,10 @@ worker_send_cycle(bool *unauthorized)
 		nreq++;
 	}
 
-	pgstat_report_activity(STATE_RUNNING, psprintf("oracode: %d creates, %d reconciliations", ncre, nrec));
+	activity = psprintf("oracode: %d creates, %d reconciliations", ncre, nrec);
+	pgstat_report_activity(STATE_RUNNING, activity);
 	seam_http_perform(reqs, nrec);
-	perform_creates(reqs + nrec, req_device + nrec, holds, ncre);
+	perform_creates(reqs + nrec, req_device + nrec, holds, ncre, activity);
 	worker_send_flush();		/* when no create of this batch went out */
 
 	reconcile_results = cJSON_CreateArray();
