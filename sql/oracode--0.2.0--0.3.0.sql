@@ -75,6 +75,9 @@ BEGIN
   WITH due AS (
     SELECT a.id FROM oracode.access_codes a
     WHERE a.status = 'sending' AND a.next_attempt_at <= now()
+      -- a batch claimed ahead is claimed while creates are in flight: a row among
+      -- them whose lease ran out must not be listed at Seam before its answer
+      AND NOT coalesce((opts ->> 'creates_only')::boolean, false)
     ORDER BY a.next_attempt_at, a.id LIMIT batch
     FOR UPDATE SKIP LOCKED),
   upd AS (

@@ -284,14 +284,19 @@ worker_send_flush(void)
  */
 static char *pending_claim = NULL;
 
-/* Claim the next creates and reconciliations: the claim's JSON. */
+/*
+ * Claim the next creates, and the reconciliations due unless creates_only:
+ * the claim's JSON. A claim made while creates are in flight is creates
+ * only, since a row of the batch in flight whose lease ran out (Seam very
+ * slow) would otherwise be listed at Seam before its own answer came.
+ */
 static char *
-claim_batch(void)
+claim_batch(bool creates_only)
 {
 	return worker_sql("SELECT oracode.worker_claim_creates($1::jsonb)::text",
-					  psprintf("{\"batch\":%d,\"rate\":%d,\"lease_seconds\":%d}",
+					  psprintf("{\"batch\":%d,\"rate\":%d,\"lease_seconds\":%d,\"creates_only\":%s}",
 							   oracode_batch_size, oracode_create_rate_limit,
-							   worker_lease_seconds()));
+							   worker_lease_seconds(), creates_only ? "true" : "false"));
 }
 
 /*
@@ -306,7 +311,7 @@ window_started(void *arg)
 
 	worker_send_flush();
 	if (pending_claim == NULL)
-		pending_claim = MemoryContextStrdup(TopMemoryContext, claim_batch());
+		pending_claim = MemoryContextStrdup(TopMemoryContext, claim_batch(true));
 	/* pg_stat_activity shows what the worker waits for again, not the last statement */
 	pgstat_report_activity(STATE_RUNNING, w->activity);
 }
@@ -396,7 +401,11 @@ worker_send_cycle(bool *unauthorized)
 		pending_claim = NULL;
 	}
 	else
-		claim = wj_parse(claim_batch());
+	{
+		/* the last batch's answers first: its rows must not look unanswered to the claim */
+		worker_send_flush();
+		claim = wj_parse(claim_batch(false));
+	}
 	rec = cJSON_GetObjectItemCaseSensitive(claim, "reconcile");
 	cre = cJSON_GetObjectItemCaseSensitive(claim, "create");
 	nrec = cJSON_GetArraySize(rec);
