@@ -311,7 +311,12 @@ window_started(void *arg)
 
 	worker_send_flush();
 	if (pending_claim == NULL)
-		pending_claim = MemoryContextStrdup(TopMemoryContext, claim_batch(true));
+	{
+		char	   *claim = claim_batch(true);
+
+		if (claim != NULL)
+			pending_claim = MemoryContextStrdup(TopMemoryContext, claim);
+	}
 	/* pg_stat_activity shows what the worker waits for again, not the last statement */
 	pgstat_report_activity(STATE_RUNNING, w->activity);
 }
