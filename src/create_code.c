@@ -119,19 +119,6 @@ timestamptz_text(TimestampTz t)
 	return DatumGetCString(DirectFunctionCall1(timestamptz_out, TimestampTzGetDatum(t)));
 }
 
-/* Raise OC004 for a device that is not (or no longer) in oracode.devices. */
-static void
-unknown_device(pg_uuid_t *device_id, OracodeDeviceInfo *dev)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_ORACODE_UNKNOWN_DEVICE),
-			 errmsg("unknown device %s", device_id ? uuid_text(device_id) : "NULL"),
-			 dev && dev->removed ?
-			 errdetail("Seam stopped listing the device at %s.", timestamptz_text(dev->removed_at)) :
-			 errdetail("The device is not in oracode.devices."),
-			 errhint("Run oracode_sync_devices() to fetch devices from Seam.")));
-}
-
 /*
  * The device's row and slots from the backend's slot cache (one hash lookup
  * once loaded); raises OC004 for an unknown or removed device and OC002 for
@@ -148,7 +135,7 @@ device_for_request(pg_uuid_t *device_id)
 	AcceptInvalidationMessages();
 	set = device_slot_set(device_id, &cached);
 	if (set == NULL || set->device->removed)
-		unknown_device(device_id, set ? set->device : NULL);
+		device_unknown_error(device_id, set ? set->device : NULL);
 	if (!set->device->can_program_offline)
 		ereport(ERROR,
 				(errcode(ERRCODE_ORACODE_NOT_OFFLINE),
@@ -273,7 +260,7 @@ check_code_limit(pg_uuid_t *device_id, const char *display_name)
 
 	spi_plan_run(&device_lock_plan, &arg, NULL, 1);
 	if (SPI_processed == 0)
-		unknown_device(device_id, NULL);
+		device_unknown_error(device_id, NULL);
 	code_limit = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (isnull)
 		return;					/* the cap was lifted meanwhile */
@@ -314,7 +301,7 @@ oracode_create_code(PG_FUNCTION_ARGS)
 	bool		matched;
 
 	if (PG_ARGISNULL(ARG_DEVICE))
-		unknown_device(NULL, NULL);
+		device_unknown_error(NULL, NULL);
 	device_id = PG_GETARG_UUID_P(ARG_DEVICE);
 	set = device_for_request(device_id);
 

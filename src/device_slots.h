@@ -17,4 +17,8 @@
  */
 extern OracodeSlotSet *device_slot_set(const pg_uuid_t *device_id, bool *cached);
 
+/* Raise OC004 for a device not (or, with dev->removed, no longer) in oracode.devices. */
+extern void device_unknown_error(const pg_uuid_t *device_id, const OracodeDeviceInfo *dev)
+			pg_attribute_noreturn();
+
 #endif							/* ORACODE_DEVICE_SLOTS_H */

@@ -116,12 +116,7 @@ oracode_explain_match_device(PG_FUNCTION_ARGS)
 	AcceptInvalidationMessages();
 	set = device_slot_set(device_id, &cached);
 	if (set == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_ORACODE_UNKNOWN_DEVICE),
-				 errmsg("unknown device %s",
-						DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(device_id)))),
-				 errdetail("The device is not in oracode.devices."),
-				 errhint("Run oracode_sync_devices() to fetch devices from Seam.")));
+		device_unknown_error(device_id, NULL);
 	explain_emit(fcinfo, set, starts_at, ends_at, tolerance);
 	return (Datum) 0;
 }

@@ -18,26 +18,16 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "access_codes.h"
 #include "oracode.h"
 
 PG_FUNCTION_INFO_V1(oracode_guard_sent_code);
-
-/* A column's attribute number (the table is ours: a missing column is a bug). */
-static int
-attnum_of(TupleDesc desc, const char *name)
-{
-	int			attnum = SPI_fnumber(desc, name);
-
-	if (attnum <= 0)
-		elog(ERROR, "oracode.access_codes has no column \"%s\"", name);
-	return attnum;
-}
 
 /* Whether column name differs between the two rows (NULLs compare equal). */
 static bool
 column_changed(HeapTuple oldtup, HeapTuple newtup, TupleDesc desc, const char *name)
 {
-	int			attnum = attnum_of(desc, name);
+	int			attnum = access_codes_attnum(desc, name);
 	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
 	bool		oldnull,
 				newnull;
@@ -55,7 +45,7 @@ static char *
 status_of(HeapTuple tuple, TupleDesc desc)
 {
 	bool		isnull;
-	Datum		d = heap_getattr(tuple, attnum_of(desc, "status"), desc, &isnull);
+	Datum		d = heap_getattr(tuple, access_codes_attnum(desc, "status"), desc, &isnull);
 
 	return isnull ? "" : TextDatumGetCString(d);
 }
@@ -64,7 +54,7 @@ status_of(HeapTuple tuple, TupleDesc desc)
 static HeapTuple
 stamp_updated_at(HeapTuple newtup, TupleDesc desc)
 {
-	int			col = attnum_of(desc, "updated_at");
+	int			col = access_codes_attnum(desc, "updated_at");
 	Datum		value = TimestampTzGetDatum(GetCurrentTimestamp());
 	bool		isnull = false;
 
@@ -90,7 +80,7 @@ oracode_guard_sent_code(PG_FUNCTION_ARGS)
 	desc = RelationGetDescr(td->tg_relation);
 	oldtup = td->tg_trigtuple;
 	status = status_of(oldtup, desc);
-	id = DatumGetInt64(heap_getattr(oldtup, attnum_of(desc, "id"), desc, &isnull));
+	id = DatumGetInt64(heap_getattr(oldtup, access_codes_attnum(desc, "id"), desc, &isnull));
 
 	/* never sent: anything goes */
 	if (strcmp(status, "queued") == 0 || strcmp(status, "cancelled") == 0)
@@ -108,7 +98,7 @@ oracode_guard_sent_code(PG_FUNCTION_ARGS)
 	if (column_changed(oldtup, td->tg_newtuple, desc, "device_id") ||
 		column_changed(oldtup, td->tg_newtuple, desc, "starts_at") ||
 		column_changed(oldtup, td->tg_newtuple, desc, "ends_at") ||
-		(!heap_attisnull(oldtup, attnum_of(desc, "seam_access_code_id"), desc) &&
+		(!heap_attisnull(oldtup, access_codes_attnum(desc, "seam_access_code_id"), desc) &&
 		 column_changed(oldtup, td->tg_newtuple, desc, "seam_access_code_id")))
 		ereport(ERROR,
 				(errcode(ERRCODE_ORACODE_IMMUTABLE),

@@ -355,6 +355,23 @@ device_slot_set(const pg_uuid_t *device_id, bool *cached)
 	return set;
 }
 
+/* Raise OC004 for a device not (or, with dev->removed, no longer) in oracode.devices. */
+void
+device_unknown_error(const pg_uuid_t *device_id, const OracodeDeviceInfo *dev)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_ORACODE_UNKNOWN_DEVICE),
+			 errmsg("unknown device %s", device_id ?
+					DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(device_id))) : "NULL"),
+			 dev && dev->removed ?
+			 errdetail("Seam stopped listing the device at %s.",
+					   DatumGetCString(DirectFunctionCall1(timestamptz_out,
+														   TimestampTzGetDatum(dev->removed_at)))) :
+			 errdetail("The device is not in oracode.devices."),
+			 errhint("Run oracode_sync_devices() to fetch devices from Seam.")));
+	pg_unreachable();
+}
+
 /*
  * oracode_match_slot(device_id uuid, starts_at timestamptz,
  *                    ends_at timestamptz, max_time_rounding text)
@@ -403,12 +420,7 @@ oracode_match_slot_device(PG_FUNCTION_ARGS)
 		state->have_last = false;
 		set = device_slot_set(device_id, &cached);
 		if (set == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_ORACODE_UNKNOWN_DEVICE),
-					 errmsg("unknown device %s",
-							DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(device_id)))),
-					 errdetail("The device is not in oracode.devices."),
-					 errhint("Run oracode_sync_devices() to fetch devices from Seam.")));
+			device_unknown_error(device_id, NULL);
 		if (cached)
 		{
 			state->have_last = true;

@@ -18,6 +18,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 
+#include "access_codes.h"
 #include "spi_plans.h"
 
 PG_FUNCTION_INFO_V1(oracode_record_status_change);
@@ -28,15 +29,11 @@ static SpiPlan event_plan = {
 	4, {INT8OID, TEXTOID, TEXTOID, TEXTOID}
 };
 
-/* A column of the access_codes row by name (the table is ours; a missing column is a bug). */
+/* A column of the access_codes row by name. */
 static Datum
 column(HeapTuple tuple, TupleDesc desc, const char *name, bool *isnull)
 {
-	int			attnum = SPI_fnumber(desc, name);
-
-	if (attnum <= 0)
-		elog(ERROR, "oracode.access_codes has no column \"%s\"", name);
-	return SPI_getbinval(tuple, desc, attnum, isnull);
+	return SPI_getbinval(tuple, desc, access_codes_attnum(desc, name), isnull);
 }
 
 /*

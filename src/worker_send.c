@@ -328,6 +328,8 @@ window_started(void *arg)
 void
 worker_send_release_claim(void)
 {
+	CreateHold	hold = {"not sent: Seam refused the API key", -1, true};
+	bool		unauthorized = true;
 	cJSON	   *claim,
 			   *row,
 			   *results;
@@ -339,15 +341,8 @@ worker_send_release_claim(void)
 	pending_claim = NULL;
 	results = cJSON_CreateArray();
 	cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(claim, "create"))
-	{
-		cJSON	   *r = cJSON_CreateObject();
-
-		cJSON_AddNumberToObject(r, "id", (double) wj_int(row, "id"));
-		cJSON_AddStringToObject(r, "outcome", "paused");
-		cJSON_AddFalseToObject(r, "sent");
-		cJSON_AddStringToObject(r, "error", "not sent: Seam refused the API key");
-		cJSON_AddItemToArray(results, r);
-	}
+		cJSON_AddItemToArray(results, create_result(wj_int(row, "id"), wj_str(row, "device_id"),
+													NULL, &hold, &unauthorized));
 	if (cJSON_GetArraySize(results) > 0)
 		worker_sql("SELECT oracode.worker_apply_create_results($1::jsonb)", cJSON_PrintUnformatted(results));
 }

@@ -23,16 +23,8 @@ SELECT faults.worker_pid() AS pid_killed \gset
 \setenv PID_KILLED :pid_killed
 \! "$FAULTS_CTL" kill_worker "$PID_KILLED"
 \! "$FAULTS_CTL" clear
-\! "$FAULTS_CTL" wait_ready
-\c
-\set ON_ERROR_STOP 1
-SET client_min_messages = warning;
-SELECT faults.wait_for(format('SELECT faults.unsettled(%L) = 0', :'devs'), 60) AS settled \gset
-\set fake `"$FAULTS_CTL" fake_codes`
-\set log `"$FAULTS_CTL" proxy_log /access_codes/create`
-SELECT count(*) AS creates_sent, count(*) FILTER (WHERE upstream_status IS NOT NULL) AS creates_forwarded
-  FROM faults.creates(:'log', :'devs') \gset
-SELECT (faults.finish('e kill -9 worker', :'devs', :'fake', :creates_sent)).scenario IS NOT NULL AS finished \gset
+\set scenario 'e kill -9 worker'
+\ir settle.psql
 \set killed `"$FAULTS_CTL" log_count "$LOGSZ" 'oracode worker. [(]PID [0-9]+[)] was terminated by signal 9'`
 SELECT count(*) AS restarted_events FROM oracode.access_code_events e JOIN oracode.access_codes a ON a.id = e.access_code_id
  WHERE a.device_id = ANY (:'devs') AND e.detail LIKE '%the worker restarted while it was in flight%' \gset

@@ -22,16 +22,8 @@ SELECT faults.worker_pid() AS pid_before \gset
 \set stop_ms `"$FAULTS_CTL" stop_immediate`
 \! "$FAULTS_CTL" clear
 \! "$FAULTS_CTL" start
-\! "$FAULTS_CTL" wait_ready
-\c
-\set ON_ERROR_STOP 1
-SET client_min_messages = warning;
-SELECT faults.wait_for(format('SELECT faults.unsettled(%L) = 0', :'devs'), 60) AS settled \gset
-\set fake `"$FAULTS_CTL" fake_codes`
-\set log `"$FAULTS_CTL" proxy_log /access_codes/create`
-SELECT count(*) AS creates_sent, count(*) FILTER (WHERE upstream_status IS NOT NULL) AS creates_forwarded
-  FROM faults.creates(:'log', :'devs') \gset
-SELECT (faults.finish('f immediate shutdown', :'devs', :'fake', :creates_sent)).scenario IS NOT NULL AS finished \gset
+\set scenario 'f immediate shutdown'
+\ir settle.psql
 \set stopped `"$FAULTS_CTL" log_count "$LOGSZ" 'received immediate shutdown request'`
 \set recovered `"$FAULTS_CTL" log_count "$LOGSZ" 'database system was interrupted|was not properly shut down'`
 SELECT count(*) AS restarted_events FROM oracode.access_code_events e JOIN oracode.access_codes a ON a.id = e.access_code_id

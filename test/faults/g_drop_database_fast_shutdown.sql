@@ -24,16 +24,8 @@ SELECT query AS worker_doing_after FROM pg_stat_activity WHERE backend_type = 'o
 \set stop_ms `"$FAULTS_CTL" stop_fast`
 \! "$FAULTS_CTL" clear
 \! "$FAULTS_CTL" start
-\! "$FAULTS_CTL" wait_ready
-\c
-\set ON_ERROR_STOP 1
-SET client_min_messages = warning;
-SELECT faults.wait_for(format('SELECT faults.unsettled(%L) = 0', :'devs'), 60) AS settled \gset
-\set fake `"$FAULTS_CTL" fake_codes`
-\set log `"$FAULTS_CTL" proxy_log /access_codes/create`
-SELECT count(*) AS creates_sent, count(*) FILTER (WHERE upstream_status IS NOT NULL) AS creates_forwarded
-  FROM faults.creates(:'log', :'devs') \gset
-SELECT (faults.finish('g drop database, fast shutdown', :'devs', :'fake', :creates_sent)).scenario IS NOT NULL AS finished \gset
+\set scenario 'g drop database, fast shutdown'
+\ir settle.psql
 
 SELECT plan(11);
 SELECT is(:queued, 8, '8 requests queued over 2 locks');
