@@ -26,6 +26,7 @@
 #   BENCH_RUNS=3             runs (medians are reported)
 #   BENCH_CONCURRENCY=8      oracode.max_connections, SDK lanes and autocannon connections
 #   BENCH_QUEUE_BATCH=1000   codes per committed transaction of the backfill
+#   BENCH_BATCH_SIZE=        oracode.batch_size for the run (default: the GUC's default)
 #   BENCH_NO_BUILD=1         skip `make && make install`
 # For the run oracode.create_rate_limit is raised to 100000 (Seam allows 10 a minute per lock),
 # and oracode.poll_interval is 1 hour so that no status poll runs during it (see BENCHMARKS.md:
@@ -45,7 +46,8 @@ done
 bench_prepare
 bench_say "starting a throwaway cluster"
 cluster_start "oracode.database = '$DB'" "oracode.sync_interval = 0" "oracode.poll_interval = 3600" \
-  "oracode.create_rate_limit = 100000" "oracode.max_connections = $CONC"
+  "oracode.create_rate_limit = 100000" "oracode.max_connections = $CONC" \
+  ${BENCH_BATCH_SIZE:+"oracode.batch_size = $BENCH_BATCH_SIZE"}
 createdb "$DB"
 bench_sql "$DB" "SET client_min_messages = warning" "CREATE EXTENSION oracode"
 

@@ -633,7 +633,7 @@ seam_http_perform_gated(SeamRequest *reqs, int nreqs, const SeamGate *gate)
 	int			started = 0;
 	int			in_flight = 0;
 	int			remaining = nreqs;
-	bool		told_started = false;
+	bool		overlap = gate != NULL && gate->overlap != NULL;
 	int			i;
 
 	for (i = 0; i < nreqs; i++)
@@ -693,12 +693,9 @@ seam_http_perform_gated(SeamRequest *reqs, int nreqs, const SeamGate *gate)
 			ereport(ERROR,
 					(errcode(ERRCODE_SYSTEM_ERROR),
 					 errmsg("HTTP transfer to Seam failed: %s", curl_multi_strerror(mc))));
-		if (!told_started && gate != NULL && gate->started != NULL)
-		{
-			/* the first requests are on the wire: Seam works on them while the caller works */
-			told_started = true;
-			gate->started(gate->arg);
-		}
+		/* the window is on the wire: Seam works on it while the caller does a piece of its work */
+		if (overlap && in_flight > 0 && (in_flight >= oracode_max_connections || started >= nreqs))
+			overlap = gate->overlap(gate->arg);
 		done = collect_finished(multi, batch, gate);
 		in_flight -= done;
 		remaining -= done;

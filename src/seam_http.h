@@ -42,16 +42,21 @@ extern void seam_http_perform(SeamRequest *reqs, int nreqs);
  * A caller's say over a batch while it runs: may_start is asked just before
  * reqs[i] would be sent (false: it is not sent, and its response stays "no
  * response, surely not sent"); finished is told when reqs[i].resp is
- * complete; started, if set, is called once when the first requests have
- * been handed to the network, and may run a transaction meanwhile. All run
- * in seam_http.c's own frames, never inside libcurl.
+ * complete; overlap, if set, is called while the window is on the wire
+ * (full, or holding the last requests), once per turn until it returns
+ * false, and may run a transaction each time. All run in seam_http.c's own
+ * frames, never inside libcurl.
  */
 typedef struct SeamGate
 {
 	bool		(*may_start) (int i, void *arg);
 	void		(*finished) (int i, void *arg);
-	/* once, after the first requests went out: work to overlap with the wait */
-	void		(*started) (void *arg);
+	/*
+	 * One piece of the caller's work, done while Seam works on the requests
+	 * in flight; true if more pieces remain. A piece should take less time
+	 * than the window takes at Seam, or Seam waits for the caller.
+	 */
+	bool		(*overlap) (void *arg);
 	void	   *arg;
 } SeamGate;
 

@@ -249,8 +249,6 @@ oracode_worker_main(Datum arg)
 			no_key_noted = false;
 		}
 		MemoryContextSwitchTo(loop_cxt);
-		/* the last batch's answers, whatever this turn does (a reload may have removed the key) */
-		worker_send_flush();
 
 		/*
 		 * Without a key there is nothing to do, however often committing
@@ -264,6 +262,13 @@ oracode_worker_main(Datum arg)
 			key_checked_at = GetCurrentTimestamp();
 			have_key = seam_http_have_key();
 		}
+		/*
+		 * The last batch's answers are recorded while the next batch's
+		 * creates are on the wire (worker_send.c); a turn that sends nothing
+		 * (no key, say, after a reload removed it) records them first.
+		 */
+		if (!have_key || paused)
+			worker_send_flush();
 		if (!have_key)
 		{
 			if (!no_key_noted)
