@@ -12,6 +12,12 @@
 #   one booking per transaction   pgbench, one client, N transactions of one INSERT each
 #                                 (prepared statements): how a PMS application books
 #   one statement                 INSERT … SELECT of all N rows: a bulk import
+# and, as a third contender each way, the floor: the same booking, request and history rows
+# written by plain SQL alone (one statement with two data-modifying CTEs per booking or for all
+# of them; no oracode code runs, the history trigger is disabled and its rows written by the
+# statement), into the same tables with their indexes, foreign keys and CHECKs. The requests
+# are those the trigger made in a setup run. What the trigger costs above the floor is oracode's
+# own work; the floor itself is what the rows the SPEC asks for cost PostgreSQL.
 # The outbox starts each run holding BENCH_TRIGGER_HISTORY past requests, analyzed: a PMS
 # that has run for a while. The worker is kept from sending: after the device sync the cluster's oracode.api_key is
 # emptied, so requests stay queued (the worker still wakes at each commit, as it would).
@@ -122,6 +128,24 @@ CREATE TABLE pms.outbox_history AS SELECT * FROM oracode.access_codes;
 CREATE TABLE pms.outbox_history_events AS SELECT * FROM oracode.access_code_events;
 SQL
 
+# The floor's statement, for one booking (:id) or for all of them: floor_sql SRC_TAIL REQ_TAIL.
+floor_sql() {
+  cat <<EOF
+WITH b AS (INSERT INTO pms.bookings_plain (room_id, guest_name, check_in, check_out)
+             SELECT room_id, guest_name, check_in, check_out FROM pms.src $1),
+     a AS (INSERT INTO oracode.access_codes (device_id, booking_ref, name, requested_starts_at,
+             requested_ends_at, starts_at, ends_at, slot_name, bound, time_zone, issue_at, seam_name,
+             next_attempt_at, status_detail)
+           SELECT device_id, booking_ref, name, requested_starts_at, requested_ends_at, starts_at,
+             ends_at, slot_name, bound, time_zone, issue_at, seam_name, now(), status_detail
+           FROM pms.req_src $2 RETURNING id, status, status_detail)
+INSERT INTO oracode.access_code_events (access_code_id, old_status, new_status, detail)
+  SELECT id, NULL, status, status_detail FROM a;
+EOF
+}
+{ echo "\\set id random(1, $N)"; floor_sql "WHERE id = :id" "WHERE src_id = :id"; } >"$BENCH_TMP/insert_floor.sql"
+chmod 644 "$BENCH_TMP/insert_floor.sql"
+
 # Empty both bookings tables, put the outbox back to its history, analyze, checkpoint.
 reset_tables() {
   bench_sql "$DB" "SET client_min_messages = warning" \
@@ -151,10 +175,12 @@ per_tx() {
 # "wall_seconds cpu_seconds" for one INSERT … SELECT of all N bookings into table t (wall timed
 # inside the backend).
 bulk() {
-  local w c0 c1
+  local w c0 c1 sql
+  if [ "$1" = floor ]; then sql=$(floor_sql "ORDER BY id" "ORDER BY src_id"); else
+    sql="INSERT INTO pms.bookings_$1 (room_id, guest_name, check_in, check_out) SELECT room_id, guest_name, check_in, check_out FROM pms.src ORDER BY id"
+  fi
   sleep 1; c0=$(cluster_cpu_ticks)
-  w=$(bench_sql "$DB" "CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS t" \
-    "INSERT INTO pms.bookings_$1 (room_id, guest_name, check_in, check_out) SELECT room_id, guest_name, check_in, check_out FROM pms.src ORDER BY id" \
+  w=$(bench_sql "$DB" "CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS t" "$sql" \
     "SELECT extract(epoch FROM clock_timestamp() - t) FROM t0")
   sleep 1; c1=$(cluster_cpu_ticks)
   awk -v w="$w" -v c="$(( c1 - c0 ))" -v hz="$CLK_TCK" 'BEGIN {print w, c / hz}'
@@ -163,25 +189,47 @@ CLK_TCK=$(getconf CLK_TCK)
 bench_wait "$DB" "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'oracode worker'" 30
 WPID=$(worker_pid "$DB")
 
+# The floor's requests: those the trigger makes for the source bookings (booking_id = src.id).
+reset_tables
+bench_sql "$DB" "INSERT INTO pms.bookings_oracode (room_id, guest_name, check_in, check_out) SELECT room_id, guest_name, check_in, check_out FROM pms.src ORDER BY id" \
+  "CREATE TABLE pms.req_src AS SELECT booking_ref::bigint AS src_id, a.* FROM oracode.access_codes a WHERE status = 'queued'" \
+  "ALTER TABLE pms.req_src ADD PRIMARY KEY (src_id)" "ANALYZE pms.req_src"
+[ "$(bench_sql "$DB" "SELECT count(*) FROM pms.req_src")" = "$N" ] || bench_die "the setup run made no request for some bookings"
+
+# expect_queued WHAT: N new requests are queued
+expect_queued() {
+  local queued
+  queued=$(bench_sql "$DB" "SELECT count(*) FROM oracode.access_codes WHERE status = 'queued'")
+  [ "$queued" = "$N" ] || bench_die "run $r: $queued queued requests for $N $1"
+}
+
 : >"$BENCH_TMP/results"
 for r in $(seq 1 "$RUNS"); do
   # alternate which table goes first, so neither always gets the warmer cache
   if (( r % 2 )); then order=(plain oracode); else order=(oracode plain); fi
   reset_tables
   for t in "${order[@]}"; do echo "tx $t $r $(per_tx "$t")" >>"$BENCH_TMP/results"; done
-  queued=$(bench_sql "$DB" "SELECT count(*) FROM oracode.access_codes WHERE status = 'queued'")
-  [ "$queued" = "$N" ] || bench_die "run $r: $queued queued requests for $N bookings"
+  expect_queued bookings
   reset_tables
   for t in "${order[@]}"; do echo "bulk $t $r $(bulk "$t")" >>"$BENCH_TMP/results"; done
-  queued=$(bench_sql "$DB" "SELECT count(*) FROM oracode.access_codes WHERE status = 'queued'")
-  [ "$queued" = "$N" ] || bench_die "run $r: $queued queued requests for $N bulk bookings"
-  tail -n 4 "$BENCH_TMP/results" | paste -sd' ' - | sed 's/^/# run '"$r"': /' >&2
+  expect_queued "bulk bookings"
+  # the floor: its statement writes the history rows itself
+  bench_sql "$DB" "ALTER TABLE oracode.access_codes DISABLE TRIGGER access_codes_events_insert"
+  reset_tables
+  echo "tx floor $r $(per_tx floor)" >>"$BENCH_TMP/results"
+  expect_queued "floor bookings"
+  reset_tables
+  echo "bulk floor $r $(bulk floor)" >>"$BENCH_TMP/results"
+  expect_queued "floor bulk bookings"
+  bench_sql "$DB" "ALTER TABLE oracode.access_codes ENABLE TRIGGER access_codes_events_insert"
+  tail -n 6 "$BENCH_TMP/results" | paste -sd' ' - | sed 's/^/# run '"$r"': /' >&2
 done
 
 # ---- report
 # val MODE TABLE FIELD: the values of one series (field 4 wall, 5 CPU), one per run
 val() { awk -v m="$1" -v t="$2" -v f="$3" '$1 == m && $2 == t {print $f}' "$BENCH_TMP/results"; }
-ratios() { awk -v m="$1" -v f="$2" '$1 == m {s[$2, $3] = $f; if ($3 > n) n = $3} END {for (r = 1; r <= n; r++) print s["oracode", r] / s["plain", r]}' "$BENCH_TMP/results"; }
+# ratios MODE FIELD [TABLE]: TABLE (default oracode) over plain, one per run
+ratios() { awk -v m="$1" -v f="$2" -v t="${3:-oracode}" '$1 == m {s[$2, $3] = $f; if ($3 > n) n = $3} END {for (r = 1; r <= n; r++) print s[t, r] / s["plain", r]}' "$BENCH_TMP/results"; }
 list() { while read -r x; do fmt "$x" "$1"; echo; done | paste -sd, - | sed 's/,/, /g'; }
 us() { fmt "$(awk -v s="$1" -v n="$N" 'BEGIN {print s * 1e6 / n}')" 1; }
 echo "# trigger cost: $N bookings into a PMS-shaped table, with and without oracode_booking_trigger, $RUNS runs"
@@ -195,6 +243,13 @@ for m in tx bulk; do
     printf '%-30s %s  without %6s µs/booking, with %7s µs/booking: %6s×  %s(per run: %s)\n' \
       "$label" "$what" "$(us "$p")" "$(us "$o")" "$(fmt "$q" 2)" \
       "$(awk -v q="$q" 'BEGIN {print (q <= 2) ? "target <= 2×  [OK]      " : "target <= 2×  [MISSED]  "}')" "$(ratios "$m" "$f" | list 2)"
+  done
+  for f in 4 5; do
+    l=$(val "$m" floor "$f" | median); o=$(val "$m" oracode "$f" | median)
+    if [ "$f" = 4 ]; then what="wall"; else what="CPU "; fi
+    printf '%-30s %s  the same rows by SQL alone %7s µs/booking: %6s× (per run: %s); the trigger above it: %s µs/booking\n' \
+      "  floor" "$what" "$(us "$l")" "$(fmt "$(ratios "$m" "$f" floor | median)" 2)" "$(ratios "$m" "$f" floor | list 2)" \
+      "$(us "$(awk -v o="$o" -v l="$l" 'BEGIN {print o - l}')")"
   done
 done
 printf '%-30s the worker (no key: it only wakes at each commit and checks) used %s µs/booking of that CPU with the trigger, %s without\n' \
