@@ -11,7 +11,8 @@
 # (times that fit the slots), so both tables receive the same rows. Two ways of inserting:
 #   one booking per transaction   pgbench, one client, N transactions of one INSERT each
 #                                 (prepared statements): how a PMS application books
-#   one statement                 INSERT … SELECT of all N rows: a bulk import
+#   one statement                 INSERT … SELECT of all N rows: a bulk import (the requests of
+#                                 a statement are buffered and written together at its end)
 # The outbox starts each run holding BENCH_TRIGGER_HISTORY past requests, analyzed: a PMS
 # that has run for a while. The worker is kept from sending: after the device sync the cluster's oracode.api_key is
 # emptied, so requests stay queued (the worker still wakes at each commit, as it would).
