@@ -3,7 +3,7 @@
 -- same errors at the same row, idempotency and superseding, and what stays immediate.
 -- All inside one rolled-back transaction, so the worker never sees these rows.
 BEGIN;
-SELECT plan(37);
+SELECT plan(38);
 SET LOCAL timezone = 'Europe/Berlin';
 
 INSERT INTO oracode.devices (device_id, display_name, timezone, can_program_offline_access_codes, code_limit)
@@ -235,7 +235,25 @@ SELECT is((SELECT count(*) FROM oracode.access_codes WHERE booking_ref LIKE 'T-%
              AND device_id = 'b1111111-1111-4111-8111-111111111111'), 4::bigint,
   'a rolled-back subtransaction in a later trigger loses none of the statement''s requests');
 
--- 36-37: a statement longer than one buffer
+-- 36: a booking changed by a nested statement while its request waits in the outer
+-- statement's buffer: the buffered request is written first and superseded, as one by one
+CREATE TEMP TABLE moved (ref text, lock uuid, s timestamptz, e timestamptz);
+CREATE TRIGGER a_oracode AFTER INSERT OR UPDATE ON moved FOR EACH ROW
+  EXECUTE FUNCTION oracode_booking_trigger('device=lock', 'starts=s', 'ends=e', 'ref=ref');
+CREATE FUNCTION pg_temp.move_once() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE moved SET s = s + interval '1 day', e = e + interval '1 day' WHERE ref = NEW.ref;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER b_move AFTER INSERT ON moved FOR EACH ROW EXECUTE FUNCTION pg_temp.move_once();
+INSERT INTO moved SELECT 'M-' || n, 'b1111111-1111-4111-8111-111111111111', s + interval '80 days', e + interval '80 days'
+  FROM src WHERE n <> 4;
+SELECT results_eq($$SELECT a.status, a.requested_starts_at = m.s, a.superseded_by IS NULL, count(*)
+                    FROM oracode.access_codes a JOIN moved m ON m.ref = a.booking_ref GROUP BY 1, 2, 3 ORDER BY 1$$,
+  $$VALUES ('cancelled'::text, false, false, 4::bigint), ('queued', true, true, 4)$$,
+  'bookings moved by a nested statement in the same statement: the moved dates queued, the first superseded');
+
+-- 37-38: a statement longer than one buffer
 INSERT INTO bookings SELECT 'L-' || i, 'b1111111-1111-4111-8111-111111111111', 'Long', d + 60 + i % 30 + time '15:00', d + 61 + i % 30 + time '11:00'
 FROM t, generate_series(1, 10050) i;
 SELECT is((SELECT count(*) FROM oracode.access_codes WHERE booking_ref LIKE 'L-%'), 10050::bigint,
