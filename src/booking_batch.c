@@ -366,7 +366,10 @@ write_requests_as_owner(List *requests, Oid fn)
 		ProcessGUCArray(config, superuser() ? PGC_SUSET : PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE);
 	write_requests(requests);
 	if (config)
+	{
 		AtEOXact_GUC(true, save_nestlevel);
+		pfree(config);
+	}
 	if (OidIsValid(owner))
 		SetUserIdAndSecContext(save_userid, save_sec);
 }
