@@ -11,7 +11,8 @@
 # (times that fit the slots), so both tables receive the same rows. Two ways of inserting:
 #   one booking per transaction   pgbench, one client, N transactions of one INSERT each
 #                                 (prepared statements): how a PMS application books
-#   one statement                 INSERT … SELECT of all N rows: a bulk import
+#   one statement                 INSERT … SELECT of all N rows: a bulk import (the requests of
+#                                 a statement are buffered and written together at its end)
 # and, as a third contender each way, the floor: the same booking, request and history rows
 # written by plain SQL alone (one statement with two data-modifying CTEs per booking or for all
 # of them; no oracode code runs, the history trigger is disabled and its rows written by the

@@ -8,7 +8,11 @@
  * booking's columns are read by attribute number, a device_sql query is
  * planned once per backend, and oracode_create_code() is called through a
  * kept FmgrInfo. No subtransaction is opened unless on_error=warn asks for
- * the booking to survive a refused request.
+ * the booking to survive a refused request. An AFTER INSERT firing offers
+ * oracode_create_code() to buffer its request for the end of the statement
+ * (booking_batch.c); anything that acts on a booking's earlier requests
+ * (a cancel, a supersede, a subtransaction that may roll back) first writes
+ * the booking's buffered request.
  *
  * It is not SECURITY DEFINER: device_sql is the PMS's own query and runs
  * with the rights and search_path of the role writing the booking.
@@ -39,6 +43,7 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "booking_batch.h"
 #include "oracode.h"
 
 PG_FUNCTION_INFO_V1(oracode_booking_trigger);
@@ -429,6 +434,9 @@ cancel_booking(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relation r
 	/* the function is strict: a booking without a reference has nothing to cancel */
 	if (ref == NULL && ext_funcs.cancel_booking.fn_strict)
 		return;
+	/* a request of this booking still buffered must be there to be cancelled */
+	if (ref != NULL)
+		booking_batch_flush_ref(cstring_to_text(ref));
 	check_execute(&ext_funcs.cancel_booking);
 	FunctionCallInvoke(fcinfo);
 }
@@ -455,9 +463,14 @@ read_booking(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relation rel
 	b->has_ends = column_timestamptz(tuple, desc, opts->ends_col, rel, &b->ends);
 }
 
-/* oracode_create_code(device, starts, ends, name, ref, rounding, issue_at) for the booking. */
+/*
+ * oracode_create_code(device, starts, ends, name, ref, rounding, issue_at)
+ * for the booking; offer (or NULL) lets it buffer the request for the end
+ * of the statement.
+ */
 static void
-create_code(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relation rel, Booking *b)
+create_code(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relation rel, Booking *b,
+			BatchOffer *offer)
 {
 	char	   *name = opts->name_col ? column_text(tuple, desc, opts->name_col, rel) : NULL;
 	char	   *ref = column_text(tuple, desc, opts->ref_col, rel);
@@ -465,7 +478,7 @@ create_code(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relation rel,
 	LOCAL_FCINFO(fcinfo, 7);
 
 	*device = b->device;
-	InitFunctionCallInfoData(*fcinfo, &ext_funcs.create_code, 7, InvalidOid, NULL, NULL);
+	InitFunctionCallInfoData(*fcinfo, &ext_funcs.create_code, 7, InvalidOid, (Node *) offer, NULL);
 	fcinfo->args[0].value = UUIDPGetDatum(device);
 	fcinfo->args[0].isnull = false;
 	fcinfo->args[1].value = TimestampTzGetDatum(b->starts);
@@ -505,11 +518,14 @@ create_code_or_warn(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relat
 	ResourceOwner owner = CurrentResourceOwner;
 	char	   *ref = column_text(tuple, desc, opts->ref_col, rel);
 
+	/* a buffered request of this booking is written outside the subtransaction that may roll back */
+	if (ref != NULL)
+		booking_batch_flush_ref(cstring_to_text(ref));
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		create_code(opts, tuple, desc, rel, b);
+		create_code(opts, tuple, desc, rel, b, NULL);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -597,8 +613,16 @@ oracode_booking_trigger(PG_FUNCTION_ARGS)
 		cancel_booking(opts, row, desc, rel);
 	else if (opts->warn)
 		create_code_or_warn(opts, row, desc, rel, &b);
+	else if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && TRIGGER_FIRED_AFTER(td->tg_event))
+	{
+		/* an AFTER trigger fires at its statement's end, where buffered requests are written */
+		BatchOffer	offer;
+
+		booking_batch_offer_init(&offer);
+		create_code(opts, row, desc, rel, &b, &offer);
+	}
 	else
-		create_code(opts, row, desc, rel, &b);
+		create_code(opts, row, desc, rel, &b, NULL);
 
 done:
 	SPI_finish();

@@ -11,6 +11,11 @@
  *
  * Rare paths stay in SQL: the OC001 message with its nearest-slots hint is
  * built by oracode.raise_no_slot(), which runs only when no slot fits.
+ *
+ * Called from the booking trigger, a request that passed every check is
+ * handed to booking_batch.c instead of being written here, and written with
+ * the other requests of its statement when that statement ends; what can
+ * still be refused after the insert (a code_limit) is written here at once.
  */
 #include "postgres.h"
 
@@ -32,6 +37,8 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "booking_batch.h"
+#include "create_code.h"
 #include "device_slots.h"
 #include "match.h"
 #include "oracode.h"
@@ -182,8 +189,8 @@ raise_no_slot(pg_uuid_t *device_id, TimestampTz starts_at, TimestampTz ends_at, 
 }
 
 /* The next request id, from the outbox's identity sequence. */
-static int64
-next_request_id(void)
+int64
+request_next_id(void)
 {
 	Oid			seq = RangeVarGetRelid(makeRangeVar("oracode", "access_codes_id_seq", -1), NoLock, false);
 
@@ -194,8 +201,8 @@ next_request_id(void)
  * The name sent to Seam, unique per request: the first 80 characters of the
  * guest's name (else the booking reference, else "oracode"), " #", the id.
  */
-static char *
-seam_name(text *name, text *ref, int64 id)
+char *
+request_seam_name(text *name, text *ref, int64 id)
 {
 	text	   *base = name ? name : ref;
 	const char *s = base ? VARDATA_ANY(base) : "oracode";
@@ -215,8 +222,8 @@ seam_name(text *name, text *ref, int64 id)
  * relcache entry is invalidated, and every cached plan that reads it (ours,
  * and PostgreSQL's own foreign-key plans) is planned again at its new size.
  */
-static void
-replan_if_outbox_grew(void)
+void
+request_replan_if_outbox_grew(void)
 {
 	static BlockNumber seen = InvalidBlockNumber;
 	Oid			relid = get_relname_relid("access_codes", get_namespace_oid("oracode", false));
@@ -276,9 +283,81 @@ check_code_limit(pg_uuid_t *device_id, const char *display_name)
 }
 
 /*
+ * The request's idempotency lookup: the existing live row of the same
+ * booking, device and matched times, copied out of SPI, if there is one.
+ */
+static bool
+existing_request(const CodeRequest *req, Datum *row)
+{
+	Datum		args[4] = {PointerGetDatum(req->booking_ref), UUIDPGetDatum(&req->device_id),
+	TimestampTzGetDatum(req->starts_at), TimestampTzGetDatum(req->ends_at)};
+	uint64		i;
+
+	spi_plan_run(&existing_plan, args, NULL, 0);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		same,
+					isnull;
+
+		same = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		if (!same || isnull)
+			continue;
+		*row = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull),
+								 false, -1);
+		return true;
+	}
+	return false;
+}
+
+/* Insert the request as one row now; returns the row, copied out of SPI. */
+static Datum
+insert_request(const CodeRequest *req)
+{
+	Datum		values[15];
+	char		nulls[15];
+	int64		new_id = request_next_id();
+	Datum		row;
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = UUIDPGetDatum(&req->device_id);
+	values[1] = PointerGetDatum(req->booking_ref);
+	nulls[1] = req->booking_ref ? ' ' : 'n';
+	values[2] = PointerGetDatum(req->name);
+	nulls[2] = req->name ? ' ' : 'n';
+	values[3] = TimestampTzGetDatum(req->requested_starts_at);
+	values[4] = TimestampTzGetDatum(req->requested_ends_at);
+	values[5] = TimestampTzGetDatum(req->starts_at);
+	values[6] = TimestampTzGetDatum(req->ends_at);
+	values[7] = CStringGetTextDatum(req->slot_name);
+	values[8] = CStringGetTextDatum(req->bound);
+	values[9] = CStringGetTextDatum(req->time_zone);
+	values[10] = TimestampTzGetDatum(req->issue_at);
+	nulls[10] = req->has_issue_at ? ' ' : 'n';
+	values[11] = TimestampTzGetDatum(req->next_attempt_at);
+	values[12] = CStringGetTextDatum(req->status_detail);
+	values[13] = Int64GetDatum(new_id);
+	values[14] = CStringGetTextDatum(request_seam_name(req->name, req->booking_ref, new_id));
+	spi_plan_run(&insert_plan, values, nulls, 0);
+	row = result_row();
+	request_replan_if_outbox_grew();
+
+	if (req->booking_ref)
+	{
+		Datum		args[2] = {PointerGetDatum(req->booking_ref), Int64GetDatum(new_id)};
+
+		spi_plan_run(&supersede_plan, args, NULL, 0);
+	}
+	return row;
+}
+
+/*
  * oracode_create_code(device_id uuid, starts_at timestamptz, ends_at timestamptz,
  *     name text, booking_ref text, max_time_rounding text, issue_at timestamptz)
  * → oracode.access_codes: the queued request (or the existing identical one).
+ *
+ * Called by the booking trigger with a BatchOffer as its context, it may
+ * instead buffer the checked request for the end of the statement
+ * (booking_batch.c) and return NULL, which the trigger ignores.
  */
 Datum
 oracode_create_code(PG_FUNCTION_ARGS)
@@ -294,10 +373,9 @@ oracode_create_code(PG_FUNCTION_ARGS)
 	char	   *display_name;
 	bool		capped;
 	ChosenSlot	slot;
-	Datum		values[15];
-	char		nulls[15];
+	CodeRequest req;
+	BatchOffer *offer = booking_batch_offer(fcinfo->context);
 	Datum		row;
-	int64		new_id;
 	bool		matched;
 
 	if (PG_ARGISNULL(ARG_DEVICE))
@@ -330,64 +408,38 @@ oracode_create_code(PG_FUNCTION_ARGS)
 	if (!matched)
 		raise_no_slot(device_id, starts_at, ends_at, PG_GETARG_DATUM(ARG_ROUNDING), PG_ARGISNULL(ARG_ROUNDING));
 
-	if (!PG_ARGISNULL(ARG_REF))
+	req.device_id = *device_id;
+	req.booking_ref = PG_ARGISNULL(ARG_REF) ? NULL : PG_GETARG_TEXT_PP(ARG_REF);
+	req.name = PG_ARGISNULL(ARG_NAME) ? NULL : PG_GETARG_TEXT_PP(ARG_NAME);
+	req.requested_starts_at = starts_at;
+	req.requested_ends_at = ends_at;
+	req.starts_at = slot.starts_at;
+	req.ends_at = slot.ends_at;
+	req.slot_name = slot.slot_name;
+	req.bound = slot.bound;
+	req.time_zone = slot.time_zone;
+	req.has_issue_at = has_issue_at;
+	req.issue_at = issue_at;
+	req.next_attempt_at = has_issue_at && issue_at > now ? issue_at : now;
+	req.status_detail = has_issue_at && issue_at > now ?
+		psprintf("requested; held until %s", timestamptz_text(issue_at)) : "requested";
+
+	/* an earlier request of this booking still in a buffer is written first, to keep the order */
+	if (req.booking_ref)
+		booking_batch_flush_ref(req.booking_ref);
+	/* a capped device counts its live codes at each request: never buffered */
+	if (offer != NULL && !capped && booking_batch_add(&req, fcinfo->flinfo->fn_oid))
 	{
-		Datum		args[4] = {PG_GETARG_DATUM(ARG_REF), UUIDPGetDatum(device_id),
-		TimestampTzGetDatum(slot.starts_at), TimestampTzGetDatum(slot.ends_at)};
-		uint64		i;
-
-		spi_plan_run(&existing_plan, args, NULL, 0);
-		for (i = 0; i < SPI_processed; i++)
-		{
-			bool		same,
-						isnull;
-
-			same = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
-			if (!same || isnull)
-				continue;
-			row = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull),
-									false, -1);
-			SPI_finish();
-			PG_RETURN_DATUM(row);
-		}
+		SPI_finish();
+		PG_RETURN_NULL();
 	}
 
-	values[0] = UUIDPGetDatum(device_id);
-	values[1] = PG_GETARG_DATUM(ARG_REF);
-	values[2] = PG_GETARG_DATUM(ARG_NAME);
-	values[3] = TimestampTzGetDatum(starts_at);
-	values[4] = TimestampTzGetDatum(ends_at);
-	values[5] = TimestampTzGetDatum(slot.starts_at);
-	values[6] = TimestampTzGetDatum(slot.ends_at);
-	values[7] = CStringGetTextDatum(slot.slot_name);
-	values[8] = CStringGetTextDatum(slot.bound);
-	values[9] = CStringGetTextDatum(slot.time_zone);
-	values[10] = TimestampTzGetDatum(issue_at);
-	values[11] = TimestampTzGetDatum(has_issue_at && issue_at > now ? issue_at : now);
-	values[12] = CStringGetTextDatum(has_issue_at && issue_at > now ?
-									 psprintf("requested; held until %s", timestamptz_text(issue_at)) :
-									 "requested");
-	new_id = next_request_id();
-	values[13] = Int64GetDatum(new_id);
-	values[14] = CStringGetTextDatum(seam_name(PG_ARGISNULL(ARG_NAME) ? NULL : PG_GETARG_TEXT_PP(ARG_NAME),
-											   PG_ARGISNULL(ARG_REF) ? NULL : PG_GETARG_TEXT_PP(ARG_REF),
-											   new_id));
-	memset(nulls, ' ', sizeof(nulls));
-	nulls[1] = PG_ARGISNULL(ARG_REF) ? 'n' : ' ';
-	nulls[2] = PG_ARGISNULL(ARG_NAME) ? 'n' : ' ';
-	nulls[10] = has_issue_at ? ' ' : 'n';
-	spi_plan_run(&insert_plan, values, nulls, 0);
-	row = result_row();
-	replan_if_outbox_grew();
-
-	if (!PG_ARGISNULL(ARG_REF))
+	if (req.booking_ref == NULL || !existing_request(&req, &row))
 	{
-		Datum		args[2] = {PG_GETARG_DATUM(ARG_REF), Int64GetDatum(new_id)};
-
-		spi_plan_run(&supersede_plan, args, NULL, 0);
+		row = insert_request(&req);
+		if (capped)
+			check_code_limit(device_id, display_name);
 	}
-	if (capped)
-		check_code_limit(device_id, display_name);
 	SPI_finish();
 	PG_RETURN_DATUM(row);
 }

@@ -6,6 +6,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
+#include "booking_batch.h"
 #include "guc.h"
 #include "oracode.h"
 #include "redact.h"
@@ -25,6 +26,7 @@ _PG_init(void)
 	oracode_install_log_redaction();
 	seam_json_init();
 	oracode_register_wake_callback();
+	booking_batch_install_hooks();
 	/* the worker and its shared state exist only when preloaded; SQL works either way */
 	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
 		return;

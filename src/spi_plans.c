@@ -23,7 +23,7 @@ spi_plan_run(SpiPlan *p, Datum *values, const char *nulls, long tcount)
 
 	if (p->plan == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(p->sql, p->nargs, p->types);
+		SPIPlanPtr	plan = SPI_prepare_cursor(p->sql, p->nargs, p->types, p->cursor_options);
 
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s", p->sql, SPI_result_code_string(SPI_result));

@@ -16,6 +16,7 @@ typedef struct SpiPlan
 	int			nargs;
 	Oid			types[SPI_PLAN_MAX_ARGS];
 	SPIPlanPtr	plan;			/* NULL until first run */
+	int			cursor_options; /* e.g. CURSOR_OPT_GENERIC_PLAN; 0 for the plan cache's choice */
 } SpiPlan;
 
 extern int	spi_plan_run(SpiPlan *p, Datum *values, const char *nulls, long tcount);

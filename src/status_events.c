@@ -19,6 +19,7 @@
 #include "utils/builtins.h"
 
 #include "access_codes.h"
+#include "booking_batch.h"
 #include "spi_plans.h"
 
 PG_FUNCTION_INFO_V1(oracode_record_status_change);
@@ -63,6 +64,9 @@ oracode_record_status_change(PG_FUNCTION_ARGS)
 	values[3] = column(row, desc, "status_detail", &isnull);
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
+		/* a request written with its bookings' statement came with its history row */
+		if (booking_batch_wrote_event(DatumGetInt64(values[0])))
+			return PointerGetDatum(NULL);
 		nulls[1] = 'n';
 		values[1] = (Datum) 0;
 		if (isnull)

@@ -1,0 +1,615 @@
+/*
+ * booking_batch.c — the code requests of one statement's bookings, written
+ * together at the end of that statement.
+ *
+ * A bulk import fires the booking trigger once per row. Written one at a
+ * time, each request is its own INSERT, and most of its cost is that
+ * statement's executor start-up (the outbox's indexes, constraints and
+ * triggers), plus a second statement for its history row. So while a
+ * statement runs, its checked requests are buffered here, and at its end
+ * they are written with a few statements: one idempotency lookup, one
+ * INSERT of every new request with its history row, one supersede UPDATE.
+ *
+ * A statement collects requests in a scope, pushed by the ExecutorFinish
+ * hook (where a query's AFTER triggers fire) or, for COPY FROM, by the
+ * ProcessUtility hook, and written when the scope ends; on an error the
+ * scope's buffer is dropped with the statement. Any other utility statement
+ * pushes a barrier, so that nothing it fires (a COPY inside a function, SET
+ * CONSTRAINTS, a procedure's COMMIT) can buffer into an enclosing statement;
+ * a trigger firing outside any scope (deferred triggers at COMMIT, or a
+ * statement that began before this library was loaded) writes at once.
+ * Only oracode_create_code() buffers, after every check that can refuse the
+ * booking has passed; whatever can still be refused is written at once.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "booking_batch.h"
+#include "spi_plans.h"
+
+#define BATCH_OFFER_NAME "OracodeBatchOffer"
+
+/* a longer statement writes every this many requests, to bound its memory and arrays */
+#define BATCH_MAX_REQUESTS 10000
+
+/* The requests a running statement has buffered, or a barrier. */
+typedef struct BatchScope
+{
+	struct BatchScope *outer;
+	bool		batching;		/* false: a barrier, or a scope being closed */
+	bool		offered;		/* a request was offered already (the first is not buffered) */
+	MemoryContext cxt;			/* NULL while nothing is buffered */
+	List	   *requests;		/* of CodeRequest *, in booking order */
+	HTAB	   *refs;			/* hashes of their booking_refs */
+	Oid			create_code_fn; /* whose owner and settings the writes run with */
+	int			nest_level;		/* the (sub)transaction level the statement runs at */
+} BatchScope;
+
+static BatchScope *innermost = NULL;
+static ExecutorFinish_hook_type prev_executor_finish = NULL;
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
+/* While the flush's INSERT runs: the ids whose history it writes itself, ascending. */
+static int64 *written_ids = NULL;
+static int	nwritten_ids = 0;
+
+/*
+ * The statements below take arrays, so a custom plan, costed for the
+ * array it was given, always looks cheaper than the generic one and the
+ * plan cache would plan them again at every statement's end: they are kept
+ * generic (an unnest of unknown length, joined through the booking_ref
+ * index), which suits one request and ten thousand alike.
+ */
+
+/* Idempotency for all of a scope's requests with a booking_ref (see create_code.c). */
+static SpiPlan existing_plan = {
+	"SELECT u.i, a.device_id = u.device_id AND a.starts_at = u.starts_at AND a.ends_at = u.ends_at "
+	"FROM unnest($1::int4[], $2::text[], $3::uuid[], $4::timestamptz[], $5::timestamptz[]) "
+	"AS u(i, booking_ref, device_id, starts_at, ends_at) "
+	"JOIN oracode.access_codes a ON a.booking_ref = u.booking_ref "
+	"WHERE a.superseded_by IS NULL AND a.status NOT IN ('failed', 'cancelled', 'expired')",
+	5, {INT4ARRAYOID, TEXTARRAYOID, UUIDARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID},
+	NULL, CURSOR_OPT_GENERIC_PLAN
+};
+
+/*
+ * The new requests and, in the same statement, the first history row of
+ * each, as the access_codes_events_insert trigger (WHEN clause included)
+ * would write it; that trigger skips these rows (booking_batch_wrote_event).
+ */
+static SpiPlan insert_plan = {
+	"WITH ins AS (INSERT INTO oracode.access_codes AS a (id, device_id, booking_ref, name, "
+	"requested_starts_at, requested_ends_at, starts_at, ends_at, slot_name, bound, time_zone, "
+	"issue_at, seam_name, next_attempt_at, status_detail) "
+	"SELECT * FROM unnest($1::int8[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], "
+	"$6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], "
+	"$12::timestamptz[], $13::text[], $14::timestamptz[], $15::text[]) "
+	"RETURNING a.id, a.status, a.status_detail, a.created_at) "
+	"INSERT INTO oracode.access_code_events (access_code_id, old_status, new_status, detail) "
+	"SELECT ins.id, NULL, ins.status, coalesce(ins.status_detail, 'requested') FROM ins "
+	"WHERE ins.created_at >= transaction_timestamp() ORDER BY ins.id",
+	15, {INT8ARRAYOID, UUIDARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
+		TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID},
+	NULL, CURSOR_OPT_GENERIC_PLAN
+};
+
+/* The element types of insert_plan's arrays. */
+static const Oid insert_elem_types[15] = {
+	INT8OID, UUIDOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, TIMESTAMPTZOID, TEXTOID
+};
+
+/* The supersede of create_code.c, for every new request with a booking_ref at once. */
+static SpiPlan supersede_plan = {
+	"UPDATE oracode.access_codes a SET superseded_by = u.id, "
+	"status = CASE WHEN a.status = 'queued' THEN 'cancelled' ELSE a.status END, "
+	"status_detail = CASE WHEN a.status = 'queued' THEN 'superseded by request ' || u.id "
+	"ELSE a.status_detail END "
+	"FROM unnest($1::text[], $2::int8[]) AS u(booking_ref, id) "
+	"WHERE a.booking_ref = u.booking_ref AND a.id <> u.id AND a.superseded_by IS NULL "
+	"AND a.status NOT IN ('failed', 'cancelled', 'expired')",
+	2, {TEXTARRAYOID, INT8ARRAYOID},
+	NULL, CURSOR_OPT_GENERIC_PLAN
+};
+
+/* A booking_ref's hash, the key of a scope's refs. */
+static uint64
+ref_hash(text *ref)
+{
+	return hash_bytes_extended((const unsigned char *) VARDATA_ANY(ref), VARSIZE_ANY_EXHDR(ref), 0);
+}
+
+/* A one-dimensional array of n values of elemtype; nulls may be NULL for none. */
+static Datum
+make_array(Datum *values, bool *nulls, int n, Oid elemtype)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, elemtype,
+											  typlen, typbyval, typalign));
+}
+
+/* qsort/bsearch order of request ids. */
+static int
+id_cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* For each request, whether its booking already has the same live request (idempotency). */
+static bool *
+find_existing(CodeRequest **reqs, int n)
+{
+	bool	   *existing = palloc0(sizeof(bool) * n);
+	Datum	   *pos = palloc(sizeof(Datum) * n);
+	Datum	   *refs = palloc(sizeof(Datum) * n);
+	Datum	   *devices = palloc(sizeof(Datum) * n);
+	Datum	   *starts = palloc(sizeof(Datum) * n);
+	Datum	   *ends = palloc(sizeof(Datum) * n);
+	Datum		args[5];
+	int			m = 0;
+	int			i;
+	uint64		r;
+
+	for (i = 0; i < n; i++)
+	{
+		if (reqs[i]->booking_ref == NULL)
+			continue;
+		pos[m] = Int32GetDatum(i);
+		refs[m] = PointerGetDatum(reqs[i]->booking_ref);
+		devices[m] = UUIDPGetDatum(&reqs[i]->device_id);
+		starts[m] = TimestampTzGetDatum(reqs[i]->starts_at);
+		ends[m] = TimestampTzGetDatum(reqs[i]->ends_at);
+		m++;
+	}
+	if (m == 0)
+		return existing;
+	args[0] = make_array(pos, NULL, m, INT4OID);
+	args[1] = make_array(refs, NULL, m, TEXTOID);
+	args[2] = make_array(devices, NULL, m, UUIDOID);
+	args[3] = make_array(starts, NULL, m, TIMESTAMPTZOID);
+	args[4] = make_array(ends, NULL, m, TIMESTAMPTZOID);
+	spi_plan_run(&existing_plan, args, NULL, 0);
+	for (r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull,
+					same_null;
+		int			at = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+		bool		same = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &same_null));
+
+		if (same && !same_null)
+			existing[at] = true;
+	}
+	return existing;
+}
+
+/* Run insert_plan; ids (ascending) are the new requests, whose history it writes itself. */
+static void
+insert_requests(Datum *args, int64 *ids, int n)
+{
+	int64	   *saved_ids = written_ids;
+	int			saved_n = nwritten_ids;
+
+	/* restored after, not cleared: a flush nested in this one must not end its skipping */
+	written_ids = ids;
+	nwritten_ids = n;
+	PG_TRY();
+	{
+		spi_plan_run(&insert_plan, args, NULL, 0);
+	}
+	PG_CATCH();
+	{
+		written_ids = saved_ids;
+		nwritten_ids = saved_n;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	written_ids = saved_ids;
+	nwritten_ids = saved_n;
+}
+
+/*
+ * Write the requests as oracode_create_code() would have one by one: each
+ * booking's existing identical request is kept, the others are inserted
+ * (ids in booking order) with their history, and supersede their earlier
+ * requests. The caller runs this as the function's owner.
+ */
+static void
+write_requests(List *requests)
+{
+	int			n = list_length(requests);
+	CodeRequest **reqs;
+	bool	   *existing;
+	Datum	   *cols[15];
+	bool	   *nulls[15];
+	Datum		args[15];
+	int64	   *ids;
+	Datum	   *sup_refs,
+			   *sup_ids;
+	int			nnew = 0,
+				nsup = 0;
+	int			c,
+				i;
+	ListCell   *lc;
+
+	/* what is allocated from here on is SPI's, freed by SPI_finish */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	reqs = palloc(sizeof(CodeRequest *) * n);
+	i = 0;
+	foreach(lc, requests)
+		reqs[i++] = (CodeRequest *) lfirst(lc);
+	existing = find_existing(reqs, n);
+
+	for (c = 0; c < 15; c++)
+	{
+		cols[c] = palloc(sizeof(Datum) * n);
+		nulls[c] = palloc0(sizeof(bool) * n);
+	}
+	ids = palloc(sizeof(int64) * n);
+	sup_refs = palloc(sizeof(Datum) * n);
+	sup_ids = palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+	{
+		CodeRequest *req = reqs[i];
+		int64		id;
+
+		if (existing[i])
+			continue;
+		id = request_next_id();
+		ids[nnew] = id;
+		cols[0][nnew] = Int64GetDatum(id);
+		cols[1][nnew] = UUIDPGetDatum(&req->device_id);
+		cols[2][nnew] = PointerGetDatum(req->booking_ref);
+		nulls[2][nnew] = req->booking_ref == NULL;
+		cols[3][nnew] = PointerGetDatum(req->name);
+		nulls[3][nnew] = req->name == NULL;
+		cols[4][nnew] = TimestampTzGetDatum(req->requested_starts_at);
+		cols[5][nnew] = TimestampTzGetDatum(req->requested_ends_at);
+		cols[6][nnew] = TimestampTzGetDatum(req->starts_at);
+		cols[7][nnew] = TimestampTzGetDatum(req->ends_at);
+		cols[8][nnew] = CStringGetTextDatum(req->slot_name);
+		cols[9][nnew] = CStringGetTextDatum(req->bound);
+		cols[10][nnew] = CStringGetTextDatum(req->time_zone);
+		cols[11][nnew] = TimestampTzGetDatum(req->issue_at);
+		nulls[11][nnew] = !req->has_issue_at;
+		cols[12][nnew] = CStringGetTextDatum(request_seam_name(req->name, req->booking_ref, id));
+		cols[13][nnew] = TimestampTzGetDatum(req->next_attempt_at);
+		cols[14][nnew] = CStringGetTextDatum(req->status_detail);
+		if (req->booking_ref)
+		{
+			sup_refs[nsup] = PointerGetDatum(req->booking_ref);
+			sup_ids[nsup] = Int64GetDatum(id);
+			nsup++;
+		}
+		nnew++;
+	}
+	if (nnew > 0)
+	{
+		for (c = 0; c < 15; c++)
+			args[c] = make_array(cols[c], nulls[c], nnew, insert_elem_types[c]);
+		qsort(ids, nnew, sizeof(int64), id_cmp);
+		insert_requests(args, ids, nnew);
+		request_replan_if_outbox_grew();
+	}
+	if (nsup > 0)
+	{
+		args[0] = make_array(sup_refs, NULL, nsup, TEXTOID);
+		args[1] = make_array(sup_ids, NULL, nsup, INT8OID);
+		spi_plan_run(&supersede_plan, args, NULL, 0);
+	}
+	SPI_finish();
+}
+
+/*
+ * write_requests() as oracode_create_code() runs, whichever role's
+ * statement ends: as the function's owner (it is SECURITY DEFINER) and
+ * with its SET clauses (the pinned search_path), as fmgr does for a call.
+ * An error is cleaned up by the (sub)transaction's abort, as for a call.
+ */
+static void
+write_requests_as_owner(List *requests, Oid fn)
+{
+	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+	Form_pg_proc proc;
+	Oid			owner = InvalidOid;
+	ArrayType  *config = NULL;
+	Datum		d;
+	bool		isnull;
+	Oid			save_userid;
+	int			save_sec;
+	int			save_nestlevel = 0;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for function %u", fn);
+	proc = (Form_pg_proc) GETSTRUCT(tuple);
+	if (proc->prosecdef)
+		owner = proc->proowner;
+	d = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_proconfig, &isnull);
+	if (!isnull)
+		config = DatumGetArrayTypePCopy(d);
+	ReleaseSysCache(tuple);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	if (config)
+		save_nestlevel = NewGUCNestLevel();
+	if (OidIsValid(owner))
+		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	if (config)
+		ProcessGUCArray(config, superuser() ? PGC_SUSET : PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE);
+	write_requests(requests);
+	if (config)
+	{
+		AtEOXact_GUC(true, save_nestlevel);
+		pfree(config);
+	}
+	if (OidIsValid(owner))
+		SetUserIdAndSecContext(save_userid, save_sec);
+}
+
+/* Write what the scope holds and empty it; the scope stays on the stack. */
+static void
+flush_scope(BatchScope *scope)
+{
+	MemoryContext cxt = scope->cxt;
+	List	   *requests = scope->requests;
+
+	if (cxt == NULL)
+		return;
+	/* detached first: nothing the writes run can find or add to these */
+	scope->cxt = NULL;
+	scope->requests = NIL;
+	scope->refs = NULL;
+	PG_TRY();
+	{
+		write_requests_as_owner(requests, scope->create_code_fn);
+	}
+	PG_CATCH();
+	{
+		MemoryContextDelete(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextDelete(cxt);
+}
+
+/* Make scope the innermost; batching false makes it a barrier. */
+static void
+scope_push(BatchScope *scope, bool batching)
+{
+	scope->outer = innermost;
+	scope->batching = batching;
+	scope->offered = false;
+	scope->cxt = NULL;
+	scope->requests = NIL;
+	scope->refs = NULL;
+	scope->create_code_fn = InvalidOid;
+	scope->nest_level = GetCurrentTransactionNestLevel();
+	innermost = scope;
+}
+
+/* The statement ended: write what its scope holds, then pop it. */
+static void
+scope_close(BatchScope *scope)
+{
+	Assert(innermost == scope);
+	scope->batching = false;
+	flush_scope(scope);
+	innermost = scope->outer;
+}
+
+/* The statement failed: drop what its scope holds and pop it (the error rolls back the rest). */
+static void
+scope_discard(BatchScope *scope)
+{
+	if (scope->cxt)
+		MemoryContextDelete(scope->cxt);
+	scope->cxt = NULL;
+	innermost = scope->outer;
+}
+
+/* ExecutorFinish_hook: a query's AFTER triggers fire in here; its requests are written after them. */
+static void
+batch_executor_finish(QueryDesc *queryDesc)
+{
+	BatchScope	scope;
+
+	scope_push(&scope, true);
+	PG_TRY();
+	{
+		if (prev_executor_finish)
+			prev_executor_finish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+		scope_close(&scope);
+	}
+	PG_CATCH();
+	{
+		scope_discard(&scope);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/*
+ * ProcessUtility_hook: COPY FROM fires its rows' AFTER triggers itself, and
+ * collects their requests like a query; any other utility is a barrier.
+ */
+static void
+batch_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					  ProcessUtilityContext context, ParamListInfo params,
+					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+	BatchScope	scope;
+
+	scope_push(&scope, IsA(stmt, CopyStmt) && ((CopyStmt *) stmt)->is_from);
+	PG_TRY();
+	{
+		if (prev_process_utility)
+			prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
+								 queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+									queryEnv, dest, qc);
+		scope_close(&scope);
+	}
+	PG_CATCH();
+	{
+		scope_discard(&scope);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
+/* Install the hooks that open and close scopes (from _PG_init). */
+void
+booking_batch_install_hooks(void)
+{
+	prev_executor_finish = ExecutorFinish_hook;
+	ExecutorFinish_hook = batch_executor_finish;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = batch_process_utility;
+}
+
+/* Make offer a valid context for an oracode_create_code() call. */
+void
+booking_batch_offer_init(BatchOffer *offer)
+{
+	memset(offer, 0, sizeof(BatchOffer));
+	offer->node.type = T_ExtensibleNode;
+	offer->node.extnodename = BATCH_OFFER_NAME;
+}
+
+/* The offer in a function call's context, or NULL when it is none. */
+BatchOffer *
+booking_batch_offer(Node *context)
+{
+	if (context != NULL && IsA(context, ExtensibleNode) &&
+		strcmp(((ExtensibleNode *) context)->extnodename, BATCH_OFFER_NAME) == 0)
+		return (BatchOffer *) context;
+	return NULL;
+}
+
+/*
+ * Buffer a checked request (whose booking_ref no buffer holds) in the
+ * innermost scope, for the end of its statement; false when that scope
+ * does not collect requests or this is its first, and the caller writes it
+ * at once.
+ */
+bool
+booking_batch_add(const CodeRequest *req, Oid create_code_fn)
+{
+	BatchScope *scope = innermost;
+	MemoryContext old;
+	CodeRequest *copy;
+
+	if (scope == NULL || !scope->batching || scope->nest_level != GetCurrentTransactionNestLevel())
+		return false;
+	/*
+	 * The first request of a statement is written at once: a statement of
+	 * one booking (how a PMS books) costs what it did before buffering, and
+	 * only the bookings after it wait for the statement's end.
+	 */
+	if (!scope->offered)
+	{
+		scope->offered = true;
+		return false;
+	}
+	if (scope->cxt == NULL)
+	{
+		HASHCTL		ctl;
+
+		scope->cxt = AllocSetContextCreate(TopTransactionContext, "oracode batched requests",
+										   ALLOCSET_DEFAULT_SIZES);
+		ctl.keysize = sizeof(uint64);
+		ctl.entrysize = sizeof(uint64);
+		ctl.hcxt = scope->cxt;
+		scope->refs = hash_create("oracode batched booking refs", 256, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		scope->create_code_fn = create_code_fn;
+	}
+	else if (scope->create_code_fn != create_code_fn)
+		return false;			/* a second copy of the function: can't happen */
+
+	old = MemoryContextSwitchTo(scope->cxt);
+	copy = palloc(sizeof(CodeRequest));
+	*copy = *req;
+	if (req->booking_ref)
+	{
+		uint64		h = ref_hash(req->booking_ref);
+
+		copy->booking_ref = (text *) DatumGetPointer(datumCopy(PointerGetDatum(req->booking_ref), false, -1));
+		hash_search(scope->refs, &h, HASH_ENTER, NULL);
+	}
+	if (req->name)
+		copy->name = (text *) DatumGetPointer(datumCopy(PointerGetDatum(req->name), false, -1));
+	copy->slot_name = pstrdup(req->slot_name);
+	copy->time_zone = pstrdup(req->time_zone);
+	copy->status_detail = pstrdup(req->status_detail);
+	scope->requests = lappend(scope->requests, copy);
+	MemoryContextSwitchTo(old);
+
+	if (list_length(scope->requests) >= BATCH_MAX_REQUESTS)
+		flush_scope(scope);
+	return true;
+}
+
+/*
+ * Write every buffer holding a request of this booking now (a hash match
+ * of another booking only writes early), so that what comes next for the
+ * booking finds it as it would have been found without buffering. A
+ * buffer is never written from inside a subtransaction its statement did
+ * not start: that subtransaction's rollback would take the writes with it
+ * and leave the statement's other bookings without their requests.
+ */
+void
+booking_batch_flush_ref(text *booking_ref)
+{
+	uint64		h;
+	BatchScope *scope;
+	int			level = GetCurrentTransactionNestLevel();
+
+	if (innermost == NULL)
+		return;
+	h = ref_hash(booking_ref);
+	for (scope = innermost; scope != NULL; scope = scope->outer)
+		if (scope->refs != NULL && scope->nest_level == level &&
+			hash_search(scope->refs, &h, HASH_FIND, NULL) != NULL)
+			flush_scope(scope);
+}
+
+/* Whether the running flush writes the history of this new request itself. */
+bool
+booking_batch_wrote_event(int64 access_code_id)
+{
+	return written_ids != NULL &&
+		bsearch(&access_code_id, written_ids, nwritten_ids, sizeof(int64), id_cmp) != NULL;
+}
