@@ -285,15 +285,18 @@ check_code_limit(pg_uuid_t *device_id, const char *display_name)
 /*
  * The request's idempotency lookup: the existing live row of the same
  * booking, device and matched times, copied out of SPI, if there is one.
+ * *any_live says whether the booking has live requests at all (the ones a
+ * new request supersedes).
  */
 static bool
-existing_request(const CodeRequest *req, Datum *row)
+existing_request(const CodeRequest *req, Datum *row, bool *any_live)
 {
 	Datum		args[4] = {PointerGetDatum(req->booking_ref), UUIDPGetDatum(&req->device_id),
 	TimestampTzGetDatum(req->starts_at), TimestampTzGetDatum(req->ends_at)};
 	uint64		i;
 
 	spi_plan_run(&existing_plan, args, NULL, 0);
+	*any_live = SPI_processed > 0;
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		same,
@@ -309,9 +312,12 @@ existing_request(const CodeRequest *req, Datum *row)
 	return false;
 }
 
-/* Insert the request as one row now; returns the row, copied out of SPI. */
+/*
+ * Insert the request as one row now, superseding the booking's live
+ * requests if it has any; returns the row, copied out of SPI.
+ */
 static Datum
-insert_request(const CodeRequest *req)
+insert_request(const CodeRequest *req, bool supersede)
 {
 	Datum		values[15];
 	char		nulls[15];
@@ -341,7 +347,7 @@ insert_request(const CodeRequest *req)
 	row = result_row();
 	request_replan_if_outbox_grew();
 
-	if (req->booking_ref)
+	if (supersede)
 	{
 		Datum		args[2] = {PointerGetDatum(req->booking_ref), Int64GetDatum(new_id)};
 
@@ -377,6 +383,7 @@ oracode_create_code(PG_FUNCTION_ARGS)
 	BatchOffer *offer = booking_batch_offer(fcinfo->context);
 	Datum		row;
 	bool		matched;
+	bool		any_live = false;
 
 	if (PG_ARGISNULL(ARG_DEVICE))
 		device_unknown_error(NULL, NULL);
@@ -434,9 +441,10 @@ oracode_create_code(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	}
 
-	if (req.booking_ref == NULL || !existing_request(&req, &row))
+	/* a booking without live requests (a new one, mostly) has nothing to supersede */
+	if (req.booking_ref == NULL || !existing_request(&req, &row, &any_live))
 	{
-		row = insert_request(&req);
+		row = insert_request(&req, req.booking_ref != NULL && any_live);
 		if (capped)
 			check_code_limit(device_id, display_name);
 	}

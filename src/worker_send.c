@@ -259,7 +259,7 @@ window_finished(int i, void *arg)
  * The worker's database work between two batches (recording one batch's
  * answers, claiming the next) is done in pieces while the next creates are
  * on the wire, so that Seam is not left idle while the worker writes
- * (BENCHMARKS.md, F1 and F7). A piece handles at most this many rows: about
+ * (BENCHMARKS.md, F1 and F8). A piece handles at most this many rows: about
  * 4 ms of work, less than the 8 creates in flight take at Seam's fake.
  */
 #define OVERLAP_ROWS 25
