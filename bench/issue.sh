@@ -194,6 +194,10 @@ printf '%-40s worker (send) %s, worker (e2e) %s, SDK %s, autocannon %s  (medians
   "client CPU per code (µs)" "$(per_code worker-send cpu)" "$(per_code worker-e2e cpu)" "$(per_code sdk cpu)" "$(per_code ceiling cpu)"
 printf '%-40s with the worker (send) %s, (e2e) %s, with the SDK %s, with autocannon %s\n' \
   "the fake's CPU per code (µs)" "$(per_code worker-send fake)" "$(per_code worker-e2e fake)" "$(per_code sdk fake)" "$(per_code ceiling fake)"
+# busy NAME: the median over runs of the fake's CPU time over the run's wall clock, in percent
+busy() { awk -v w="$1" '$1 == w {for (i = 5; i <= NF; i++) if (index($i, "fake=") == 1) print 100 * substr($i, 6) / $4}' "$BENCH_TMP/results" | median; }
+printf '%-40s with the worker (send) %s%%, (e2e) %s%%, with the SDK %s%%, with autocannon %s%%  (its CPU time over the wall clock)\n' \
+  "the fake busy" "$(fmt "$(busy worker-send)")" "$(fmt "$(busy worker-e2e)")" "$(fmt "$(busy sdk)")" "$(fmt "$(busy ceiling)")"
 printf '%-40s VmRSS %s MB before the first run, %s MB after the last; VmHWM %s MB; private (RssAnon) %s MB -> %s MB\n' \
   "worker memory ($(( 2 * RUNS )) issuing runs)" "$(mb "$rss0")" "$(mb "$rss1")" "$(mb "$hwm1")" "$(mb "$anon0")" "$(mb "$anon1")"
 echo "# worker memory after each run (kB): $(awk '$1 ~ /^worker/ {printf "%s %s: %s %s %s; ", $1, $2, $(NF - 2), $(NF - 1), $NF}' "$BENCH_TMP/results")"
