@@ -77,7 +77,10 @@ SELECT ok(mismatched = 0 AND bad_history = 0, 'every row carries its code''s id 
 SELECT is(:got_429, 4, 'four creates were answered 429');
 SELECT is(:retry_events, 4, 'each went back to queued, its history saying why');
 SELECT cmp_ok(:held_events, '>', 0, 'creates of the same turn for a lock that got a 429 were held back unsent');
-SELECT cmp_ok(:min_wait_after_429::numeric, '>=', 6::numeric, 'no create reached a lock before its Retry-After (6 s) ran out');
+-- (less 50 ms: the proxy stamps t_done just after handing the 429 to its socket, which can be a
+-- millisecond after the worker read the answer and started the 6 s; a create that ignored
+-- Retry-After would come seconds earlier)
+SELECT cmp_ok(:min_wait_after_429::numeric, '>=', 5.95::numeric, 'no create reached a lock before its Retry-After (6 s) ran out');
 SELECT cmp_ok(:max_per_minute::int, '<=', 5, 'no lock saw more than 5 creates within a minute');
 SELECT ok(:a_held = 3 AND :idle_commits < 60,
   format('while the rate held 3 requests back the worker slept: %s commits in 5 s', :idle_commits));
