@@ -258,6 +258,7 @@ write_requests(List *requests)
 	int			c,
 				i;
 	ListCell   *lc;
+	Oid			seq = request_id_sequence();
 
 	/* what is allocated from here on is SPI's, freed by SPI_finish */
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -283,7 +284,7 @@ write_requests(List *requests)
 
 		if (existing[i])
 			continue;
-		id = request_next_id();
+		id = request_next_id(seq);
 		ids[nnew] = id;
 		cols[0][nnew] = Int64GetDatum(id);
 		cols[1][nnew] = UUIDPGetDatum(&req->device_id);

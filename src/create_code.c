@@ -188,12 +188,17 @@ raise_no_slot(pg_uuid_t *device_id, TimestampTz starts_at, TimestampTz ends_at, 
 	elog(ERROR, "oracode.raise_no_slot() returned without raising OC001");
 }
 
+/* The outbox's identity sequence, looked up once per write (it is found by name). */
+Oid
+request_id_sequence(void)
+{
+	return RangeVarGetRelid(makeRangeVar("oracode", "access_codes_id_seq", -1), NoLock, false);
+}
+
 /* The next request id, from the outbox's identity sequence. */
 int64
-request_next_id(void)
+request_next_id(Oid seq)
 {
-	Oid			seq = RangeVarGetRelid(makeRangeVar("oracode", "access_codes_id_seq", -1), NoLock, false);
-
 	return DatumGetInt64(DirectFunctionCall1(nextval_oid, ObjectIdGetDatum(seq)));
 }
 
@@ -321,7 +326,7 @@ insert_request(const CodeRequest *req, bool supersede)
 {
 	Datum		values[15];
 	char		nulls[15];
-	int64		new_id = request_next_id();
+	int64		new_id = request_next_id(request_id_sequence());
 	Datum		row;
 
 	memset(nulls, ' ', sizeof(nulls));

@@ -32,7 +32,8 @@ typedef struct CodeRequest
 	char	   *status_detail;
 } CodeRequest;
 
-extern int64 request_next_id(void);
+extern Oid	request_id_sequence(void);
+extern int64 request_next_id(Oid seq);
 extern char *request_seam_name(text *name, text *ref, int64 id);
 extern void request_replan_if_outbox_grew(void);
 
