@@ -25,7 +25,6 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
-#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/executor.h"
@@ -40,9 +39,9 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/syscache.h"
 
 #include "booking_batch.h"
+#include "owner.h"
 #include "spi_plans.h"
 
 #define BATCH_OFFER_NAME "OracodeBatchOffer"
@@ -59,7 +58,6 @@ typedef struct BatchScope
 	MemoryContext cxt;			/* NULL while nothing is buffered */
 	List	   *requests;		/* of CodeRequest *, in booking order */
 	HTAB	   *refs;			/* hashes of their booking_refs */
-	Oid			create_code_fn; /* whose owner and settings the writes run with */
 	int			nest_level;		/* the (sub)transaction level the statement runs at */
 } BatchScope;
 
@@ -330,49 +328,18 @@ write_requests(List *requests)
 }
 
 /*
- * write_requests() as oracode_create_code() runs, whichever role's
- * statement ends: as the function's owner (it is SECURITY DEFINER) and
- * with its SET clauses (the pinned search_path), as fmgr does for a call.
- * An error is cleaned up by the (sub)transaction's abort, as for a call.
+ * write_requests() with the rights oracode_create_code() runs with,
+ * whichever role's statement ends: as the tables' owner, with search_path
+ * pinned (owner.c). An error is cleaned up by the (sub)transaction's abort.
  */
 static void
-write_requests_as_owner(List *requests, Oid fn)
+write_requests_as_owner(List *requests)
 {
-	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
-	Form_pg_proc proc;
-	Oid			owner = InvalidOid;
-	ArrayType  *config = NULL;
-	Datum		d;
-	bool		isnull;
-	Oid			save_userid;
-	int			save_sec;
-	int			save_nestlevel = 0;
+	OwnerScope	owner;
 
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for function %u", fn);
-	proc = (Form_pg_proc) GETSTRUCT(tuple);
-	if (proc->prosecdef)
-		owner = proc->proowner;
-	d = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_proconfig, &isnull);
-	if (!isnull)
-		config = DatumGetArrayTypePCopy(d);
-	ReleaseSysCache(tuple);
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	if (config)
-		save_nestlevel = NewGUCNestLevel();
-	if (OidIsValid(owner))
-		SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	if (config)
-		ProcessGUCArray(config, superuser() ? PGC_SUSET : PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE);
+	owner_enter(&owner);
 	write_requests(requests);
-	if (config)
-	{
-		AtEOXact_GUC(true, save_nestlevel);
-		pfree(config);
-	}
-	if (OidIsValid(owner))
-		SetUserIdAndSecContext(save_userid, save_sec);
+	owner_leave(&owner);
 }
 
 /* Write what the scope holds and empty it; the scope stays on the stack. */
@@ -390,7 +357,7 @@ flush_scope(BatchScope *scope)
 	scope->refs = NULL;
 	PG_TRY();
 	{
-		write_requests_as_owner(requests, scope->create_code_fn);
+		write_requests_as_owner(requests);
 	}
 	PG_CATCH();
 	{
@@ -411,7 +378,6 @@ scope_push(BatchScope *scope, bool batching)
 	scope->cxt = NULL;
 	scope->requests = NIL;
 	scope->refs = NULL;
-	scope->create_code_fn = InvalidOid;
 	scope->nest_level = GetCurrentTransactionNestLevel();
 	innermost = scope;
 }
@@ -526,7 +492,7 @@ booking_batch_offer(Node *context)
  * at once.
  */
 bool
-booking_batch_add(const CodeRequest *req, Oid create_code_fn)
+booking_batch_add(const CodeRequest *req)
 {
 	BatchScope *scope = innermost;
 	MemoryContext old;
@@ -555,10 +521,7 @@ booking_batch_add(const CodeRequest *req, Oid create_code_fn)
 		ctl.hcxt = scope->cxt;
 		scope->refs = hash_create("oracode batched booking refs", 256, &ctl,
 								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-		scope->create_code_fn = create_code_fn;
 	}
-	else if (scope->create_code_fn != create_code_fn)
-		return false;			/* a second copy of the function: can't happen */
 
 	old = MemoryContextSwitchTo(scope->cxt);
 	copy = palloc(sizeof(CodeRequest));

@@ -22,7 +22,7 @@ typedef struct BatchOffer
 extern void booking_batch_install_hooks(void);
 extern void booking_batch_offer_init(BatchOffer *offer);
 extern BatchOffer *booking_batch_offer(Node *context);
-extern bool booking_batch_add(const CodeRequest *req, Oid create_code_fn);
+extern bool booking_batch_add(const CodeRequest *req);
 extern void booking_batch_flush_ref(text *booking_ref);
 extern bool booking_batch_wrote_event(int64 access_code_id);
 

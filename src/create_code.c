@@ -6,8 +6,9 @@
  * every booking. So the queueing path is C: the device's slots come from
  * match_device.c's backend cache, the matching is match.c's, and each
  * statement it runs is planned once per backend (SPI_keepplan) instead of
- * once per call. The function is SECURITY DEFINER with a pinned search_path
- * (see the install script), so the plans always see the same schemas.
+ * once per call. The function is not SECURITY DEFINER: it switches to the
+ * tables' owner itself, with search_path pinned (owner.c), so that it knows
+ * its caller and returns the PIN only to a caller who may read it.
  *
  * Rare paths stay in SQL: the OC001 message with its nearest-slots hint is
  * built by oracode.raise_no_slot(), which runs only when no slot fits.
@@ -28,6 +29,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "utils/builtins.h"
 #include "storage/bufmgr.h"
@@ -42,6 +44,7 @@
 #include "device_slots.h"
 #include "match.h"
 #include "oracode.h"
+#include "owner.h"
 #include "spi_plans.h"
 
 PG_FUNCTION_INFO_V1(oracode_create_code);
@@ -362,16 +365,11 @@ insert_request(const CodeRequest *req, bool supersede)
 }
 
 /*
- * oracode_create_code(device_id uuid, starts_at timestamptz, ends_at timestamptz,
- *     name text, booking_ref text, max_time_rounding text, issue_at timestamptz)
- * → oracode.access_codes: the queued request (or the existing identical one).
- *
- * Called by the booking trigger with a BatchOffer as its context, it may
- * instead buffer the checked request for the end of the statement
- * (booking_batch.c) and return NULL, which the trigger ignores.
+ * The work of oracode_create_code, run as the tables' owner: the request's
+ * row, or NULL (*isnull) when it was buffered for the end of the statement.
  */
-Datum
-oracode_create_code(PG_FUNCTION_ARGS)
+static Datum
+create_code_as_owner(FunctionCallInfo fcinfo, bool *isnull)
 {
 	pg_uuid_t  *device_id;
 	TimestampTz starts_at,
@@ -440,10 +438,11 @@ oracode_create_code(PG_FUNCTION_ARGS)
 	if (req.booking_ref)
 		booking_batch_flush_ref(req.booking_ref);
 	/* a capped device counts its live codes at each request: never buffered */
-	if (offer != NULL && !capped && booking_batch_add(&req, fcinfo->flinfo->fn_oid))
+	if (offer != NULL && !capped && booking_batch_add(&req))
 	{
 		SPI_finish();
-		PG_RETURN_NULL();
+		*isnull = true;
+		return (Datum) 0;
 	}
 
 	/* a booking without live requests (a new one, mostly) has nothing to supersede */
@@ -454,5 +453,32 @@ oracode_create_code(PG_FUNCTION_ARGS)
 			check_code_limit(device_id, display_name);
 	}
 	SPI_finish();
-	PG_RETURN_DATUM(row);
+	*isnull = false;
+	return row;
+}
+
+/*
+ * oracode_create_code(device_id uuid, starts_at timestamptz, ends_at timestamptz,
+ *     name text, booking_ref text, max_time_rounding text, issue_at timestamptz)
+ * → oracode.access_codes: the queued request (or the existing identical one),
+ * its PIN shown only to a caller who may SELECT oracode.access_codes.code.
+ *
+ * Called by the booking trigger with a BatchOffer as its context, it may
+ * instead buffer the checked request for the end of the statement
+ * (booking_batch.c) and return NULL, which the trigger ignores.
+ */
+Datum
+oracode_create_code(PG_FUNCTION_ARGS)
+{
+	Oid			caller = GetUserId();
+	OwnerScope	owner;
+	Datum		row;
+	bool		isnull;
+
+	owner_enter(&owner);
+	row = create_code_as_owner(fcinfo, &isnull);
+	owner_leave(&owner);
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(access_code_row_for_role(row, caller));
 }

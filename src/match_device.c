@@ -24,9 +24,11 @@
  * itself. A NULL device_id returns NULL, as a NULL slot array does.
  *
  * The slots are read with the rights of the tables' owner (the role that
- * created the extension), as oracode_create_code runs SECURITY DEFINER: a
- * PMS role can match its bookings in reports without access to schema
- * oracode. What it learns is what the jsonb form computes from the slots.
+ * created the extension), so that any role, even one with no grant at all,
+ * can match its bookings in reports: what it learns is what the jsonb form
+ * computes from the slots. The slot query is prepared and run inside
+ * owner_enter() (owner.c), with search_path pinned, so nothing in it can be
+ * resolved through the caller's path.
  */
 #include "postgres.h"
 
@@ -51,6 +53,7 @@
 #include "match.h"
 #include "match_slot.h"
 #include "oracode.h"
+#include "owner.h"
 #include "slots.h"
 
 PG_FUNCTION_INFO_V1(oracode_match_slot_device);
@@ -81,7 +84,6 @@ static HTAB *cache = NULL;
 static uint64 cache_generation = 1;	/* bumped by every flush */
 static Oid	devices_relid = InvalidOid;
 static Oid	slots_relid = InvalidOid;
-static Oid	tables_owner = InvalidOid;
 static bool callbacks_registered = false;
 static bool cache_has_transient = false;	/* entries read under an old snapshot */
 static SPIPlanPtr load_plan = NULL;
@@ -131,25 +133,19 @@ register_callbacks(void)
 	callbacks_registered = true;
 }
 
-/* Look up the oids of oracode.devices and oracode.time_slots (for the callback) and their owner. */
+/* Look up the oids of oracode.devices and oracode.time_slots, for the callback. */
 static void
 lookup_relids(void)
 {
 	Oid			nsp = get_namespace_oid("oracode", false);
 	Oid			devices = get_relname_relid("devices", nsp);
 	Oid			slots = get_relname_relid("time_slots", nsp);
-	HeapTuple	tuple;
 
 	if (!OidIsValid(devices) || !OidIsValid(slots))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("oracode.devices or oracode.time_slots does not exist"),
 				 errhint("Reinstall the extension with DROP EXTENSION oracode; CREATE EXTENSION oracode;.")));
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(slots));
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for relation %u", slots);
-	tables_owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
 	/* assigned last: the lookups themselves may run a flush that clears them */
 	devices_relid = devices;
 	slots_relid = slots;
@@ -229,14 +225,15 @@ load_device(const pg_uuid_t *device_id, MemoryContext *set_cxt)
 	OracodeSlotSet *set = NULL;
 	Oid			argtypes[1] = {UUIDOID};
 	Datum		values[1];
-	Oid			save_userid;
-	int			save_sec_context;
+	OwnerScope	owner;
 	int			rc;
 	uint64		i;
 
 	values[0] = UUIDPGetDatum(device_id);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* prepared and run as the owner, under the pinned path: see owner.c */
+	owner_enter(&owner);
 	if (load_plan == NULL)
 	{
 		SPIPlanPtr	plan = SPI_prepare(sql, 1, argtypes);
@@ -245,13 +242,10 @@ load_device(const pg_uuid_t *device_id, MemoryContext *set_cxt)
 			elog(ERROR, "could not prepare the time slot query: %s", SPI_result_code_string(SPI_result));
 		load_plan = plan;
 	}
-	/* an ERROR in between is fine: transaction abort restores the user */
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(tables_owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	rc = SPI_execute_snapshot(load_plan, values, NULL,
 							  IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot(),
 							  InvalidSnapshot, true, false, 0);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	owner_leave(&owner);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "time slot query failed: %s", SPI_result_code_string(rc));
 

@@ -1,24 +1,49 @@
 /*
- * redact.c — keep the Seam API key and the webhook secret out of the log.
+ * redact.c — keep the Seam API key and the webhook secret out of the log
+ * and out of pg_stat_activity.
  *
  * PostgreSQL itself writes 'parameter "oracode.api_key" changed to "..."'
- * when a reload changes the key, and with log_statement or an error it
- * writes the text of an ALTER SYSTEM that sets it. No GUC flag prevents
- * either, so an emit_log_hook rewrites such messages before they reach the
- * server log: any quoted value after a secret setting's name becomes
- * ********, the current secrets are masked wherever they appear, and the
- * statement text is withheld when it names a secret setting.
+ * when a reload changes the key; with log_statement, log_min_duration_
+ * statement or an error (log_min_error_statement) it writes the text of a
+ * statement that sets it; and pg_stat_activity shows that text to
+ * pg_monitor while the session stays idle after it. No GUC flag prevents
+ * any of these, so:
+ * - an emit_log_hook rewrites messages before they reach the server log:
+ *   the quoted value after a secret setting's name becomes ********, the
+ *   current secrets are masked wherever they appear, and when the statement
+ *   being run names a secret (secret_stmt.c reads it as the parser does:
+ *   any case, quoted names, comments, dollar quotes) its text is withheld
+ *   from STATEMENT lines and masked wherever a message quotes it;
+ * - a ProcessUtility hook recognises, in the parse tree, SET, ALTER SYSTEM,
+ *   ALTER DATABASE ... SET and ALTER ROLE ... SET of a secret, reports a
+ *   masked text as the session's activity, and hands the statement on with
+ *   the masked text (same length, so positions in it stay valid), so that
+ *   hooks after ours (pg_stat_statements) never see the value.
+ * Both are needed in every backend, so _PG_init installs them wherever the
+ * library is loaded.
  */
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "nodes/parsenodes.h"
+#include "pgstat.h"
 #include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/backend_status.h"
 #include "utils/elog.h"
 
 #include "guc.h"
 #include "redact.h"
+#include "secret_stmt.h"
+
+/* Reported as the activity of a statement that sets a secret where the text cannot be masked. */
+#define WITHHELD_ACTIVITY "<statement withheld: it sets an oracode secret>"
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
+/* The top-level statement text during which a utility statement set a secret, if any. */
+static const char *secret_query = NULL;
 
 static const char *const secret_names[] = {"oracode.api_key", "oracode.webhook_secret"};
 
@@ -134,10 +159,43 @@ mentions_secret(const char *s)
 	return false;
 }
 
+/* Mask a message field that quotes the statement: its text, and any value it gives a secret. */
+static char *
+mask_statement_in(char *field, const char *sql, const char *masked_sql)
+{
+	StringInfoData out;
+	const char *p;
+	const char *hit;
+	size_t		len = strlen(sql);
+
+	if (field == NULL)
+		return NULL;
+	initStringInfo(&out);
+	for (p = field; len > 0 && (hit = strstr(p, sql)) != NULL; p = hit + len)
+	{
+		appendBinaryStringInfo(&out, p, hit - p);
+		appendStringInfoString(&out, masked_sql);
+	}
+	appendStringInfoString(&out, p);
+	return sql_mask_values_in(out.data, sql);
+}
+
+/* Report a masked text as this session's activity (pg_stat_activity.query). */
+static void
+report_masked_activity(const char *sql)
+{
+	if (sql != NULL && sql_names_secret(sql))
+		pgstat_report_activity(STATE_RUNNING, sql_mask_secrets(sql));
+	else
+		pgstat_report_activity(STATE_RUNNING, WITHHELD_ACTIVITY);
+}
+
 /* emit_log_hook: rewrite what is about to be logged. */
 static void
 redact_log_hook(ErrorData *edata)
 {
+	const char *sql = debug_query_string;
+
 	if (mentions_secret(edata->message))
 		edata->message = oracode_redact(edata->message);
 	if (mentions_secret(edata->detail))
@@ -148,13 +206,74 @@ redact_log_hook(ErrorData *edata)
 		edata->hint = oracode_redact(edata->hint);
 	if (mentions_secret(edata->context))
 		edata->context = oracode_redact(edata->context);
-	if (mentions_secret(debug_query_string))
+	if (sql != NULL && (sql == secret_query || mentions_secret(sql) || sql_names_secret(sql)))
+	{
+		char	   *masked = sql_mask_secrets(sql);
+
 		edata->hide_stmt = true;
+		edata->message = mask_statement_in(edata->message, sql, masked);
+		edata->detail = mask_statement_in(edata->detail, sql, masked);
+		edata->detail_log = mask_statement_in(edata->detail_log, sql, masked);
+		edata->hint = mask_statement_in(edata->hint, sql, masked);
+		edata->context = mask_statement_in(edata->context, sql, masked);
+		/* a statement that failed before it ran (a syntax error) reaches no utility hook */
+		if (edata->elevel >= ERROR && sql != secret_query)
+			report_masked_activity(sql);
+	}
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
 }
 
-/* Install the hook (once per process). */
+/* Does the utility statement set (or reset) a secret setting? */
+static bool
+sets_secret(Node *stmt)
+{
+	VariableSetStmt *set = NULL;
+
+	if (stmt == NULL)
+		return false;
+	switch (nodeTag(stmt))
+	{
+		case T_VariableSetStmt:
+			set = (VariableSetStmt *) stmt;
+			break;
+		case T_AlterSystemStmt:
+			set = ((AlterSystemStmt *) stmt)->setstmt;
+			break;
+		case T_AlterDatabaseSetStmt:
+			set = ((AlterDatabaseSetStmt *) stmt)->setstmt;
+			break;
+		case T_AlterRoleSetStmt:
+			set = ((AlterRoleSetStmt *) stmt)->setstmt;
+			break;
+		default:
+			return false;
+	}
+	return set != NULL && set->name != NULL &&
+		(pg_strcasecmp(set->name, "oracode.api_key") == 0 ||
+		 pg_strcasecmp(set->name, "oracode.webhook_secret") == 0);
+}
+
+/* ProcessUtility_hook: mask a statement that sets a secret before anything else sees it. */
+static void
+redact_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					   ProcessUtilityContext context, ParamListInfo params,
+					   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (sets_secret(pstmt->utilityStmt))
+	{
+		secret_query = debug_query_string;
+		report_masked_activity(debug_query_string);
+		if (queryString != NULL)
+			queryString = sql_mask_secrets(queryString);
+	}
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+}
+
+/* Install the hooks (once per process). */
 void
 oracode_install_log_redaction(void)
 {
@@ -164,5 +283,7 @@ oracode_install_log_redaction(void)
 		return;
 	prev_emit_log_hook = emit_log_hook;
 	emit_log_hook = redact_log_hook;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = redact_process_utility;
 	installed = true;
 }

@@ -41,6 +41,7 @@
 #include "utils/uuid.h"
 
 #include "guc.h"
+#include "owner.h"
 #include "seam_http.h"
 #include "seam_json.h"
 #include "redact.h"
@@ -378,6 +379,7 @@ sync_apply_devices(const SyncFetch *fetch)
 	Columns		ids = {0};
 	Columns		slots = {0};
 	Oid			todtype = tod_type();
+	OwnerScope	owner;
 	int			i;
 
 	/* the columns in the order of the statements' unnest() calls below */
@@ -421,6 +423,13 @@ sync_apply_devices(const SyncFetch *fetch)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+
+	/*
+	 * Written as the tables' owner with search_path pinned (owner.c): the
+	 * role granted oracode_sync_devices() needs no rights on the tables, and
+	 * its search_path cannot steer these statements.
+	 */
+	owner_enter(&owner);
 	/* one sync at a time: a concurrent one would insert the same slot keys */
 	if (SPI_execute("LOCK TABLE oracode.time_slots IN SHARE ROW EXCLUSIVE MODE", false, 0) < 0)
 		elog(ERROR, "could not lock oracode.time_slots");
@@ -444,6 +453,7 @@ sync_apply_devices(const SyncFetch *fetch)
 					"    user_level_prefix, user_level_id) "
 					"SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
 					&slots);
+	owner_leave(&owner);
 	SPI_finish();
 	return fetch->ndevices;
 }

@@ -27,6 +27,7 @@
 #include "utils/timestamp.h"
 
 #include "guc.h"
+#include "owner.h"
 #include "seam_http.h"
 #include "shmem.h"
 #include "sync.h"
@@ -222,6 +223,13 @@ oracode_worker_main(Datum arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(oracode_database, NULL, 0);
+
+	/*
+	 * The worker runs as a superuser: a search_path from ALTER DATABASE ...
+	 * SET (which the database's owner may set) must not steer what its
+	 * statements resolve, so it is pinned over every other source.
+	 */
+	SetConfigOption("search_path", ORACODE_PINNED_SEARCH_PATH, PGC_SUSET, PGC_S_OVERRIDE);
 	pgstat_report_appname("oracode worker");
 	worker_attach();
 	ereport(LOG, (errmsg("oracode worker started in database \"%s\"", oracode_database)));

@@ -45,7 +45,7 @@ tap_ok "it depends on postgresql-15, libcurl and libcjson" \
   bash -c "dpkg-deb -f '$deb' Depends | grep -q 'postgresql-15' && dpkg-deb -f '$deb' Depends | grep -q libcurl4 && dpkg-deb -f '$deb' Depends | grep -q libcjson1"
 contents=$(dpkg -c "$deb" | awk '{print $6}')
 for f in ".$pkglib/oracode.so" ".$extdir/oracode.control" ".$extdir/oracode--0.1.0.sql" \
-         ".$extdir/oracode--0.1.0--0.2.0.sql" ".$extdir/oracode--0.2.0--0.3.0.sql" "./usr/share/doc/$pkg/README.md.gz"; do
+         ".$extdir/oracode--0.1.0--0.2.0.sql" ".$extdir/oracode--0.2.0--0.3.0.sql" ".$extdir/oracode--0.3.0--0.4.0.sql" "./usr/share/doc/$pkg/README.md.gz"; do
   tap_ok "it contains ${f#.}" grep -qxF "$f" <<<"$contents"
 done
 

@@ -63,7 +63,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION pgtap;
 SELECT plan(14);
 SELECT is(:'dump_rc'::text, '0', 'pg_dump -Fc and pg_restore --exit-on-error succeed');
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'oracode'), '0.3.0', 'the restored database has oracode 0.3.0');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'oracode'), '0.4.0', 'the restored database has oracode 0.4.0');
 SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'oracode'$$,
   ARRAY['oracode.devices', 'oracode.time_slots', 'oracode.access_codes', 'oracode.access_code_events', 'oracode.webhook_events',
         'oracode.access_codes_id_seq', 'oracode.access_code_events_id_seq'],

@@ -1,4 +1,4 @@
--- Upgrade 0.1.0 → 0.3.0 with data in place: install the old version in a
+-- Upgrade 0.1.0 → 0.4.0 with data in place: install the old version in a
 -- database of its own (not the suite's, whose database the worker serves),
 -- create devices, slots, requests and their events, ALTER EXTENSION ...
 -- UPDATE, and check that the data is untouched, the new objects work on it,
@@ -58,7 +58,7 @@ SELECT cmp_ok(:before_events, '>=', 13, 'requests and their events exist before 
 
 -- the upgrade ------------------------------------------------------------------------------------
 SELECT lives_ok('ALTER EXTENSION oracode UPDATE', 'ALTER EXTENSION oracode UPDATE runs');
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'oracode'), '0.3.0', 'now at 0.3.0 (0.1.0 → 0.2.0 → 0.3.0)');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'oracode'), '0.4.0', 'now at 0.4.0 (0.1.0 → 0.2.0 → 0.3.0 → 0.4.0)');
 SELECT is(data_fingerprint(), :'before_fp', 'devices, slots, requests and events are untouched');
 SELECT is((SELECT last_value FROM oracode.access_codes_id_seq), :before_seq::bigint, 'the request id sequence is untouched');
 

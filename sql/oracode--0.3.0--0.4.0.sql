@@ -1,0 +1,46 @@
+-- oracode 0.3.0 → 0.4.0.
+\echo Use "ALTER EXTENSION oracode UPDATE TO '0.4.0'" to load this file. \quit
+
+---------------------------------------------------------------------------
+-- Security (issue 11): nothing run with the owner's rights is steered by
+-- the caller's search_path, and no function hands a PIN to a role that may
+-- not read it.
+---------------------------------------------------------------------------
+-- No longer SECURITY DEFINER at the SQL level: the C function switches to
+-- the tables' owner itself, with search_path pinned (src/owner.c), so that
+-- it knows its caller and returns `code` only to one that may SELECT it.
+-- EXECUTE stays revoked from PUBLIC (CREATE OR REPLACE keeps the grants).
+CREATE OR REPLACE FUNCTION @extschema@.oracode_create_code(device_id uuid, starts_at timestamptz,
+        ends_at timestamptz, name text DEFAULT NULL, booking_ref text DEFAULT NULL,
+        max_time_rounding text DEFAULT '1hour', issue_at timestamptz DEFAULT NULL)
+    RETURNS oracode.access_codes
+    AS 'MODULE_PATHNAME', 'oracode_create_code'
+    LANGUAGE C VOLATILE;
+
+-- The rules of a cancel, run by oracode_cancel_code() as the tables' owner.
+CREATE FUNCTION oracode.cancel_request(p_id bigint) RETURNS oracode.access_codes
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  row oracode.access_codes;
+BEGIN
+  SELECT * INTO row FROM oracode.access_codes a WHERE a.id = p_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('no access code request %s', p_id);
+  END IF;
+  IF row.status = 'cancelled' THEN
+    RETURN row;
+  END IF;
+  IF row.status <> 'queued' THEN
+    RAISE EXCEPTION USING ERRCODE = 'OC005',
+      MESSAGE = format('access code request %s was already sent', row.id),
+      DETAIL = format('Its status is %s; an Oracode code cannot be deleted once created.', row.status);
+  END IF;
+  UPDATE oracode.access_codes a SET status = 'cancelled', status_detail = 'cancelled by request'
+   WHERE a.id = row.id RETURNING * INTO row;
+  RETURN row;
+END $$;
+REVOKE ALL ON FUNCTION oracode.cancel_request(bigint) FROM PUBLIC;
+
+-- Same signature and grants; C now (src/cancel_code.c), for the same reason as create.
+CREATE OR REPLACE FUNCTION @extschema@.oracode_cancel_code(id bigint) RETURNS oracode.access_codes
+    AS 'MODULE_PATHNAME', 'oracode_cancel_code' LANGUAGE C VOLATILE;

@@ -1,0 +1,12 @@
+/*
+ * secret_stmt.h — recognise and mask SQL text that names a secret setting
+ * (secret_stmt.c); never raises, for use while an error is reported.
+ */
+#ifndef ORACODE_SECRET_STMT_H
+#define ORACODE_SECRET_STMT_H
+
+extern bool sql_names_secret(const char *sql);
+extern char *sql_mask_secrets(const char *sql);
+extern char *sql_mask_values_in(const char *text, const char *sql);
+
+#endif							/* ORACODE_SECRET_STMT_H */
