@@ -196,16 +196,7 @@ redact_log_hook(ErrorData *edata)
 {
 	const char *sql = debug_query_string;
 
-	if (mentions_secret(edata->message))
-		edata->message = oracode_redact(edata->message);
-	if (mentions_secret(edata->detail))
-		edata->detail = oracode_redact(edata->detail);
-	if (mentions_secret(edata->detail_log))
-		edata->detail_log = oracode_redact(edata->detail_log);
-	if (mentions_secret(edata->hint))
-		edata->hint = oracode_redact(edata->hint);
-	if (mentions_secret(edata->context))
-		edata->context = oracode_redact(edata->context);
+	/* first the statement, while the message still quotes it verbatim */
 	if (sql != NULL && (sql == secret_query || mentions_secret(sql) || sql_names_secret(sql)))
 	{
 		char	   *masked = sql_mask_secrets(sql);
@@ -220,6 +211,16 @@ redact_log_hook(ErrorData *edata)
 		if (edata->elevel >= ERROR && sql != secret_query)
 			report_masked_activity(sql);
 	}
+	if (mentions_secret(edata->message))
+		edata->message = oracode_redact(edata->message);
+	if (mentions_secret(edata->detail))
+		edata->detail = oracode_redact(edata->detail);
+	if (mentions_secret(edata->detail_log))
+		edata->detail_log = oracode_redact(edata->detail_log);
+	if (mentions_secret(edata->hint))
+		edata->hint = oracode_redact(edata->hint);
+	if (mentions_secret(edata->context))
+		edata->context = oracode_redact(edata->context);
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
 }

@@ -43,9 +43,16 @@ typedef struct Token
 	TokenKind	kind;
 	const char *start;			/* first byte of the token */
 	const char *end;			/* one past its last byte */
+	const char *lim;			/* the end of the text it was read from */
 	const char *content;		/* a name's or string's characters, quotes excluded */
 	int			content_len;	/* in bytes, escapes counted as written */
 } Token;
+
+/* How deep string literals are read as SQL themselves (DO blocks, EXECUTE of a literal). */
+#define MAX_NESTING 3
+
+/* The byte i places after p, or NUL at or past lim: the scanner never reads past its text. */
+#define AT(p, i) ((p) + (i) < lim ? (p)[i] : '\0')
 
 /* Is c a byte that may start an unquoted identifier? */
 static bool
@@ -63,27 +70,29 @@ ident_cont(unsigned char c)
 
 /* Skip white space and comments ("--" to the end of the line, nested slash-star ones). */
 static const char *
-skip_space(const char *p)
+skip_space(const char *p, const char *lim)
 {
 	for (;;)
 	{
-		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' || *p == '\v')
+		char		c = AT(p, 0);
+
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v')
 			p++;
-		else if (p[0] == '-' && p[1] == '-')
+		else if (c == '-' && AT(p, 1) == '-')
 		{
-			while (*p && *p != '\n')
+			while (AT(p, 0) && AT(p, 0) != '\n')
 				p++;
 		}
-		else if (p[0] == '/' && p[1] == '*')
+		else if (c == '/' && AT(p, 1) == '*')
 		{
 			int			depth = 1;
 
 			p += 2;
-			while (*p && depth > 0)
+			while (AT(p, 0) && depth > 0)
 			{
-				if (p[0] == '/' && p[1] == '*')
+				if (AT(p, 0) == '/' && AT(p, 1) == '*')
 					depth++, p += 2;
-				else if (p[0] == '*' && p[1] == '/')
+				else if (AT(p, 0) == '*' && AT(p, 1) == '/')
 					depth--, p += 2;
 				else
 					p++;
@@ -96,56 +105,58 @@ skip_space(const char *p)
 
 /* Scan a quoted run starting at the opening quote q; backslash escapes when backslashes. */
 static const char *
-scan_quoted(const char *p, char q, bool backslashes, Token *tok)
+scan_quoted(const char *p, const char *lim, char q, bool backslashes, Token *tok)
 {
 	tok->content = ++p;
-	while (*p)
+	while (AT(p, 0))
 	{
-		if (backslashes && *p == '\\' && p[1])
+		if (backslashes && AT(p, 0) == '\\' && AT(p, 1))
 			p += 2;
-		else if (*p == q && p[1] == q)
+		else if (AT(p, 0) == q && AT(p, 1) == q)
 			p += 2;
-		else if (*p == q)
+		else if (AT(p, 0) == q)
 			break;
 		else
 			p++;
 	}
 	tok->content_len = (int) (p - tok->content);
-	return *p ? p + 1 : p;
+	return AT(p, 0) ? p + 1 : p;
 }
 
 /* If p starts a dollar quote ($$ or $tag$), scan it to its end and return true. */
 static bool
-scan_dollar(const char *p, Token *tok, const char **next)
+scan_dollar(const char *p, const char *lim, Token *tok, const char **next)
 {
 	const char *tag_end = p + 1;
 	size_t		tag_len;
 	const char *close;
 
-	while (*tag_end && *tag_end != '$' && ident_cont((unsigned char) *tag_end))
+	while (AT(tag_end, 0) && AT(tag_end, 0) != '$' && ident_cont((unsigned char) AT(tag_end, 0)))
 		tag_end++;
-	if (*tag_end != '$' || (tag_end > p + 1 && !ident_start((unsigned char) p[1])))
+	if (AT(tag_end, 0) != '$' || (tag_end > p + 1 && !ident_start((unsigned char) p[1])))
 		return false;
 	tag_len = tag_end - p + 1;
 	tok->content = tag_end + 1;
 	close = tok->content;
-	while (*close && strncmp(close, p, tag_len) != 0)
+	while (close + tag_len <= lim && strncmp(close, p, tag_len) != 0)
 		close++;
+	if (close + tag_len > lim)
+		close = lim;
 	tok->content_len = (int) (close - tok->content);
-	*next = *close ? close + tag_len : close;
+	*next = close < lim ? close + tag_len : lim;
 	return true;
 }
 
-/* The next token at or after p. */
+/* The next token at or after p, reading no further than lim. */
 static Token
-next_token(const char *p)
+next_token(const char *p, const char *lim)
 {
-	Token		tok = {TOKEN_END, NULL, NULL, NULL, 0};
+	Token		tok = {TOKEN_END, NULL, NULL, lim, NULL, 0};
 	unsigned char c;
 
-	p = skip_space(p);
+	p = skip_space(p, lim);
 	tok.start = p;
-	c = (unsigned char) *p;
+	c = (unsigned char) AT(p, 0);
 	if (c == '\0')
 	{
 		tok.end = p;
@@ -154,35 +165,35 @@ next_token(const char *p)
 	if (c == '"')
 	{
 		tok.kind = TOKEN_NAME;
-		tok.end = scan_quoted(p, '"', false, &tok);
+		tok.end = scan_quoted(p, lim, '"', false, &tok);
 	}
 	else if (c == '\'')
 	{
 		tok.kind = TOKEN_STRING;
-		tok.end = scan_quoted(p, '\'', false, &tok);
+		tok.end = scan_quoted(p, lim, '\'', false, &tok);
 	}
-	else if ((c == 'e' || c == 'E') && p[1] == '\'')
+	else if ((c == 'e' || c == 'E') && AT(p, 1) == '\'')
 	{
 		tok.kind = TOKEN_STRING;
-		tok.end = scan_quoted(p + 1, '\'', true, &tok);
+		tok.end = scan_quoted(p + 1, lim, '\'', true, &tok);
 	}
-	else if ((c == 'b' || c == 'B' || c == 'x' || c == 'X' || c == 'n' || c == 'N') && p[1] == '\'')
+	else if ((c == 'b' || c == 'B' || c == 'x' || c == 'X' || c == 'n' || c == 'N') && AT(p, 1) == '\'')
 	{
 		tok.kind = TOKEN_STRING;
-		tok.end = scan_quoted(p + 1, '\'', false, &tok);
+		tok.end = scan_quoted(p + 1, lim, '\'', false, &tok);
 	}
-	else if ((c == 'u' || c == 'U') && p[1] == '&' && (p[2] == '\'' || p[2] == '"'))
+	else if ((c == 'u' || c == 'U') && AT(p, 1) == '&' && (AT(p, 2) == '\'' || AT(p, 2) == '"'))
 	{
-		tok.kind = p[2] == '"' ? TOKEN_NAME : TOKEN_STRING;
-		tok.end = scan_quoted(p + 2, p[2], false, &tok);
+		tok.kind = AT(p, 2) == '"' ? TOKEN_NAME : TOKEN_STRING;
+		tok.end = scan_quoted(p + 2, lim, p[2], false, &tok);
 	}
-	else if (c == '$' && scan_dollar(p, &tok, &tok.end))
+	else if (c == '$' && scan_dollar(p, lim, &tok, &tok.end))
 		tok.kind = TOKEN_STRING;
 	else if (ident_start(c))
 	{
 		tok.kind = TOKEN_NAME;
 		tok.content = p;
-		while (ident_cont((unsigned char) *p))
+		while (ident_cont((unsigned char) AT(p, 0)))
 			p++;
 		tok.content_len = (int) (p - tok.content);
 		tok.end = p;
@@ -231,27 +242,36 @@ names_secret_part(const Token *tok)
 	return false;
 }
 
+/* Callback for each place a secret is named; last is the token that ends the name. */
+typedef void (*SecretFound) (const Token *last, void *arg);
+
 /*
- * Walk sql's tokens; for each place a secret is named, call found with the
- * token that ends the name. Returns whether any was found.
+ * Walk the tokens of the text from p to lim; for each place a secret is
+ * named, call found (if any). String literals are read as SQL in turn, to
+ * MAX_NESTING levels: DO blocks and EXECUTE take statements as strings.
+ * Returns whether any was found.
  */
 static bool
-find_secret_names(const char *sql, void (*found) (const Token *last, void *arg), void *arg)
+find_secret_names(const char *p, const char *lim, int depth, SecretFound found, void *arg)
 {
 	Token		prev2 = {TOKEN_END},
 				prev1 = {TOKEN_END},
 				tok;
-	const char *p = sql;
 	bool		any = false;
 
-	if (sql == NULL)
-		return false;
-	for (tok = next_token(p); tok.kind != TOKEN_END; tok = next_token(p))
+	for (tok = next_token(p, lim); tok.kind != TOKEN_END; tok = next_token(p, lim))
 	{
 		bool		hit = names_whole_secret(&tok) ||
-			(names_secret_part(&tok) && prev1.kind == TOKEN_DOT && content_is(&prev2, "oracode") &&
-			 prev2.kind == TOKEN_NAME);
+			(names_secret_part(&tok) && prev1.kind == TOKEN_DOT && prev2.kind == TOKEN_NAME &&
+			 content_is(&prev2, "oracode"));
 
+		if (!hit && tok.kind == TOKEN_STRING && depth < MAX_NESTING &&
+			find_secret_names(tok.content, tok.content + tok.content_len, depth + 1, found, arg))
+		{
+			any = true;
+			if (found == NULL)
+				return true;
+		}
 		if (hit)
 		{
 			any = true;
@@ -270,7 +290,7 @@ find_secret_names(const char *sql, void (*found) (const Token *last, void *arg),
 bool
 sql_names_secret(const char *sql)
 {
-	return find_secret_names(sql, NULL, NULL);
+	return sql != NULL && find_secret_names(sql, sql + strlen(sql), 0, NULL, NULL);
 }
 
 /* What the found() callbacks below work on. */
@@ -288,7 +308,8 @@ statement_end(const Token *last)
 	const char *p = last->end;
 	Token		tok;
 
-	for (tok = next_token(p); tok.kind != TOKEN_END && tok.kind != TOKEN_SEMICOLON; tok = next_token(p))
+	for (tok = next_token(p, last->lim); tok.kind != TOKEN_END && tok.kind != TOKEN_SEMICOLON;
+		 tok = next_token(p, last->lim))
 		p = tok.end;
 	return p;
 }
@@ -315,7 +336,7 @@ sql_mask_secrets(const char *sql)
 {
 	MaskState	st = {sql, pstrdup(sql), NULL};
 
-	find_secret_names(sql, mask_rest_of_statement, &st);
+	find_secret_names(sql, sql + strlen(sql), 0, mask_rest_of_statement, &st);
 	return st.copy;
 }
 
@@ -354,7 +375,7 @@ mask_statement_values(const Token *last, void *arg)
 	const char *p = last->end;
 	Token		tok;
 
-	for (tok = next_token(p); tok.start < end && tok.kind != TOKEN_END; tok = next_token(p))
+	for (tok = next_token(p, end); tok.kind != TOKEN_END; tok = next_token(p, end))
 	{
 		mask_occurrences(st->text, tok.start, (int) (tok.end - tok.start));
 		if (tok.content != NULL)
@@ -376,6 +397,6 @@ sql_mask_values_in(const char *text, const char *sql)
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, text);
-	find_secret_names(sql, mask_statement_values, &st);
+	find_secret_names(sql, sql + strlen(sql), 0, mask_statement_values, &st);
 	return buf.data;
 }
