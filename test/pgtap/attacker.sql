@@ -24,7 +24,7 @@ SELECT pg_sleep(0.3);
 BEGIN;
 SELECT plan(30);
 
--- three locks nobody has matched in this session yet (each first use reads the slots as the owner)
+-- six locks nobody has matched in this session yet (each first use reads the slots as the owner)
 INSERT INTO oracode.devices (device_id, display_name, timezone, can_program_offline_access_codes)
 SELECT ('a77ac4e0-0000-4000-8000-00000000000' || i)::uuid, 'Attacked room ' || i, 'UTC', true
 FROM generate_series(1, 6) i;
@@ -45,6 +45,19 @@ GRANT SELECT (id, device_id, booking_ref, status, slot_name, starts_at, ends_at,
   ON oracode.access_codes TO oc_attacker, oc_pms, oc_frontdesk;
 GRANT SELECT (code) ON oracode.access_codes TO oc_frontdesk;
 CREATE SCHEMA evil AUTHORIZATION oc_attacker;
+
+-- item 2: a role with no grant at all matches by device (first, so that this session's slot
+-- query is prepared for it) ---------------------------------------------------------------------
+SET LOCAL ROLE oc_bare;
+SELECT is((SELECT slot_name FROM oracode_match_slot('a77ac4e0-0000-4000-8000-000000000005'::uuid,
+  current_date + 10 + time '16:20', current_date + 12 + time '09:50')), '4pm-10am',
+  'a role with no grant matches by device');
+SELECT is((SELECT count(*) FROM oracode_explain_match('a77ac4e0-0000-4000-8000-000000000005'::uuid,
+  current_date + 10 + time '16:20', current_date + 12 + time '09:50')), 1::bigint, 'and explains by device');
+SELECT throws_ok($$SELECT oracode_match_slot('a77ac4e0-0000-4000-8000-00000000ffff'::uuid, now(), now() + interval '1 day')$$,
+  'OC004', NULL, 'an unknown device is still OC004 for it');
+SELECT throws_ok('SELECT * FROM oracode.time_slots', '42501', NULL, 'and it still cannot read the slots table');
+RESET ROLE;
 
 -- the attacker's traps ---------------------------------------------------------------------------
 SET LOCAL ROLE oc_attacker;
@@ -153,18 +166,6 @@ SELECT is((SELECT count(*) FROM oracode.access_codes WHERE booking_ref = 'EVIL-3
 SELECT is((SELECT string_agg(DISTINCT who || ': ' || what, ', ') FROM evil.log WHERE who <> 'oc_attacker'), NULL,
   'no shadowed operator or function ran as anyone but the attacker');
 SELECT ok(NOT (SELECT rolsuper FROM pg_roles WHERE rolname = 'oc_attacker'), 'the attacker is not a superuser');
-
--- item 2: a role with no grant at all matches by device ---------------------------------------------
-SET LOCAL ROLE oc_bare;
-SELECT is((SELECT slot_name FROM oracode_match_slot('a77ac4e0-0000-4000-8000-000000000005'::uuid,
-  current_date + 10 + time '16:20', current_date + 12 + time '09:50')), '4pm-10am',
-  'a role with no grant matches by device');
-SELECT is((SELECT count(*) FROM oracode_explain_match('a77ac4e0-0000-4000-8000-000000000005'::uuid,
-  current_date + 10 + time '16:20', current_date + 12 + time '09:50')), 1::bigint, 'and explains by device');
-SELECT throws_ok($$SELECT oracode_match_slot('a77ac4e0-0000-4000-8000-00000000ffff'::uuid, now(), now() + interval '1 day')$$,
-  'OC004', NULL, 'an unknown device is still OC004 for it');
-SELECT throws_ok('SELECT * FROM oracode.time_slots', '42501', NULL, 'and it still cannot read the slots table');
-RESET ROLE;
 
 -- item 3: a PIN reaches only roles that may read it --------------------------------------------------
 SELECT id AS pin_id FROM oracode_create_code('a77ac4e0-0000-4000-8000-000000000005',
