@@ -330,7 +330,9 @@ write_requests(List *requests)
 /*
  * write_requests() with the rights oracode_create_code() runs with,
  * whichever role's statement ends: as the tables' owner, with search_path
- * pinned (owner.c). An error is cleaned up by the (sub)transaction's abort.
+ * pinned, planning index paths only (owner.c): the plans below must not
+ * depend on statistics of the outbox. An error is cleaned up by the
+ * (sub)transaction's abort.
  */
 static void
 write_requests_as_owner(List *requests)
@@ -338,6 +340,7 @@ write_requests_as_owner(List *requests)
 	OwnerScope	owner;
 
 	owner_enter(&owner);
+	owner_prefer_index_paths();
 	write_requests(requests);
 	owner_leave(&owner);
 }

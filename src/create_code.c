@@ -476,6 +476,7 @@ oracode_create_code(PG_FUNCTION_ARGS)
 	bool		isnull;
 
 	owner_enter(&owner);
+	owner_prefer_index_paths();
 	row = create_code_as_owner(fcinfo, &isnull);
 	owner_leave(&owner);
 	if (isnull)

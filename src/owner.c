@@ -83,6 +83,26 @@ owner_enter(OwnerScope *scope)
 							 GUC_ACTION_SAVE, true, 0, false);
 }
 
+/*
+ * Inside an owner scope: plan only index paths where one exists. The
+ * statements of the request path look a few rows up by key (booking_ref, id,
+ * device) in an outbox that grows by thousands of rows per statement in a
+ * backfill, and their plans are kept for the backend's life; planned from
+ * statistics taken while the outbox was small, a sequential scan or a hash
+ * of the whole outbox looks cheap and then costs a full pass per booking.
+ * With these off the plan is the same whatever the statistics say: each
+ * booking costs an index probe. Undone by owner_leave().
+ */
+void
+owner_prefer_index_paths(void)
+{
+	static const char *const off[] = {"enable_seqscan", "enable_hashjoin", "enable_mergejoin"};
+	int			i;
+
+	for (i = 0; i < lengthof(off); i++)
+		(void) set_config_option(off[i], "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+}
+
 /* Back to the caller's user and search_path. */
 void
 owner_leave(OwnerScope *scope)

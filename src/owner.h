@@ -20,6 +20,7 @@ typedef struct OwnerScope
 
 extern Oid	oracode_owner(void);
 extern void owner_enter(OwnerScope *scope);
+extern void owner_prefer_index_paths(void);
 extern void owner_leave(OwnerScope *scope);
 extern Datum access_code_row_for_role(Datum row, Oid role);
 
