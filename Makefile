@@ -8,6 +8,9 @@ DATA       = $(wildcard sql/oracode--*.sql)
 
 # pg_regress suites for the pure functions (sql/NAME.sql + expected/NAME.out)
 REGRESS    = $(sort $(notdir $(basename $(filter-out sql/oracode--%,$(wildcard sql/*.sql)))))
+# `make installcheck` against any running server (PGHOST, PGPORT, ...): pg_regress creates the
+# extension in its database first, as test/run does
+REGRESS_OPTS = --load-extension=oracode
 
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS += -I$(srcdir)/src -DEXTVERSION=\"$(EXTVERSION)\"

@@ -27,7 +27,7 @@ work=$(mktemp -d /tmp/oracode-deb.XXXXXX)
 chmod 755 "$work"   # pg_virtualenv's cluster user reads the built files
 on_exit "rm -rf '$work'"
 mkdir "$work/oracode"
-cp -a Makefile oracode.control README.md META.json src sql expected debian "$work/oracode/"
+cp -a Makefile oracode.control README.md LICENSE CHANGELOG.md META.json src sql expected debian "$work/oracode/"
 rm -f "$work/oracode"/src/*.o "$work/oracode"/src/*.bc "$work/oracode"/*.so
 
 # without the caller's PG* settings: pg_virtualenv's throwaway cluster would take their port
@@ -37,15 +37,19 @@ tap_is "$build_rc" 0 "dpkg-buildpackage -us -uc -b builds the package"
 if [ "$build_rc" -ne 0 ]; then tail -n 40 "$work/build.log" | tap_diag -; tap_done; exit 1; fi
 tap_ok "pg_buildext ran the pg_regress suites on the built files" grep -q "All 2 tests passed" "$work/build.log"
 
+# the source package too: its format (3.0 native) and the changelog's version must agree
+(cd "$work" && dpkg-source -b oracode) >"$work/source.log" 2>&1
+tap_is "$?" 0 "dpkg-source -b builds the source package (format and version agree)"
+
 version=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" oracode.control)
 deb=$(ls "$work"/${pkg}_*.deb 2>/dev/null | head -1)
-tap_ok "the package file is ${pkg}_${version}-*.deb" test -f "$deb"
+tap_ok "the package file is ${pkg}_${version}_*.deb" test -f "$work/${pkg}_${version}_$(dpkg --print-architecture).deb"
 tap_is "$(dpkg-deb -f "$deb" Package)" "$pkg" "its name is $pkg"
 tap_ok "it depends on postgresql-15, libcurl and libcjson" \
   bash -c "dpkg-deb -f '$deb' Depends | grep -q 'postgresql-15' && dpkg-deb -f '$deb' Depends | grep -q libcurl4 && dpkg-deb -f '$deb' Depends | grep -q libcjson1"
 contents=$(dpkg -c "$deb" | awk '{print $6}')
 for f in ".$pkglib/oracode.so" ".$extdir/oracode.control" ".$extdir/oracode--0.1.0.sql" \
-         ".$extdir/oracode--0.1.0--0.2.0.sql" ".$extdir/oracode--0.2.0--0.3.0.sql" ".$extdir/oracode--0.3.0--0.4.0.sql" "./usr/share/doc/$pkg/README.md.gz"; do
+         ".$extdir/oracode--0.1.0--0.2.0.sql" ".$extdir/oracode--0.2.0--0.3.0.sql" ".$extdir/oracode--0.3.0--0.4.0.sql" ".$extdir/oracode--0.4.0.sql" "./usr/share/doc/$pkg/README.md.gz"; do
   tap_ok "it contains ${f#.}" grep -qxF "$f" <<<"$contents"
 done
 

@@ -88,8 +88,8 @@ SELECT throws_ok($$DELETE FROM oracode.access_codes WHERE booking_ref = 'UP-2'$$
 
 -- object for object what a fresh CREATE EXTENSION builds ---------------------------------------
 -- one line per member object (with a digest of its definition), trigger and
--- privilege list, run by a second psql in this database and in the one
--- made by CREATE EXTENSION oracode at the start (0.1.0 + the upgrade script)
+-- privilege list, index, constraint, comment and dumped table, run by a second psql in this
+-- database and in the one made by CREATE EXTENSION oracode at the start (oracode--0.4.0.sql)
 SELECT $fp$
   SELECT string_agg(object || ' ' || definition, E'\n' ORDER BY object) FROM (
     SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS object,
@@ -108,7 +108,22 @@ SELECT $fp$
     UNION ALL
     SELECT 'trigger ' || t.tgname || ' on ' || t.tgrelid::regclass, md5(pg_get_triggerdef(t.oid))
     FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-    WHERE c.relnamespace = 'oracode'::regnamespace AND NOT t.tgisinternal) x
+    WHERE c.relnamespace = 'oracode'::regnamespace AND NOT t.tgisinternal
+    UNION ALL
+    SELECT 'index ' || i.indexrelid::regclass, md5(pg_get_indexdef(i.indexrelid))
+    FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'oracode'::regnamespace
+    UNION ALL
+    SELECT 'constraint ' || co.conname || ' on ' || co.conrelid::regclass, md5(pg_get_constraintdef(co.oid))
+    FROM pg_constraint co WHERE co.connamespace = 'oracode'::regnamespace
+    UNION ALL
+    SELECT 'comment on ' || pg_describe_object(ds.classoid, ds.objoid, ds.objsubid), md5(ds.description)
+    FROM pg_description ds JOIN pg_depend d ON d.classid = ds.classoid AND d.objid = ds.objoid
+      AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+      AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'oracode')
+    UNION ALL
+    SELECT 'dumped tables', md5((SELECT string_agg(c::regclass::text || ' ' || coalesce(w, ''), ',' ORDER BY c::regclass::text)
+                                 FROM unnest(e.extconfig, e.extcondition) AS u(c, w)))
+    FROM pg_extension e WHERE e.extname = 'oracode') x
 $fp$ AS fp_sql \gset
 \setenv ORACODE_FP_SQL :fp_sql
 \set upgraded `psql -X -q -At -v ON_ERROR_STOP=1 -d "$ORACODE_UPDB" -c "$ORACODE_FP_SQL" 2>&1`

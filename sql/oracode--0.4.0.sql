@@ -1,0 +1,1081 @@
+-- oracode 0.4.0: the complete install script (CREATE EXTENSION oracode).
+--
+-- The scripts oracode--A--B.sql take an existing installation from one
+-- version to the next (ALTER EXTENSION oracode UPDATE); a fresh install runs
+-- this one script. test/pgtap/upgrade.sql checks that both give the same
+-- objects, definitions, grants, indexes, constraints and comments.
+\echo Use "CREATE EXTENSION oracode" to load this file. \quit
+
+---------------------------------------------------------------------------
+-- oracode_tod: a Seam time of day
+---------------------------------------------------------------------------
+CREATE TYPE @extschema@.oracode_tod;
+
+CREATE FUNCTION @extschema@.oracode_tod_in(cstring) RETURNS @extschema@.oracode_tod
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.oracode_tod_out(@extschema@.oracode_tod) RETURNS cstring
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE @extschema@.oracode_tod (
+    INPUT = @extschema@.oracode_tod_in,
+    OUTPUT = @extschema@.oracode_tod_out,
+    INTERNALLENGTH = VARIABLE,
+    ALIGNMENT = double,
+    STORAGE = plain
+);
+COMMENT ON TYPE @extschema@.oracode_tod IS
+    'Seam time of day: HH:MM[:SS[.ffffff]] with Z or ±HH:MM and/or [zone]';
+
+CREATE FUNCTION @extschema@.oracode_tod_eq(@extschema@.oracode_tod, @extschema@.oracode_tod) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION @extschema@.oracode_tod_ne(@extschema@.oracode_tod, @extschema@.oracode_tod) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION @extschema@.oracode_tod_lt(@extschema@.oracode_tod, @extschema@.oracode_tod) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION @extschema@.oracode_tod_le(@extschema@.oracode_tod, @extschema@.oracode_tod) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION @extschema@.oracode_tod_gt(@extschema@.oracode_tod, @extschema@.oracode_tod) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION @extschema@.oracode_tod_ge(@extschema@.oracode_tod, @extschema@.oracode_tod) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION @extschema@.oracode_tod_cmp(@extschema@.oracode_tod, @extschema@.oracode_tod) RETURNS integer
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION @extschema@.oracode_tod_hash(@extschema@.oracode_tod) RETURNS integer
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+CREATE FUNCTION @extschema@.oracode_tod_hash_extended(@extschema@.oracode_tod, bigint) RETURNS bigint
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+
+CREATE OPERATOR @extschema@.= (
+    LEFTARG = @extschema@.oracode_tod, RIGHTARG = @extschema@.oracode_tod,
+    PROCEDURE = @extschema@.oracode_tod_eq, COMMUTATOR = =, NEGATOR = <>,
+    RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES);
+CREATE OPERATOR @extschema@.<> (
+    LEFTARG = @extschema@.oracode_tod, RIGHTARG = @extschema@.oracode_tod,
+    PROCEDURE = @extschema@.oracode_tod_ne, COMMUTATOR = <>, NEGATOR = =,
+    RESTRICT = neqsel, JOIN = neqjoinsel);
+CREATE OPERATOR @extschema@.< (
+    LEFTARG = @extschema@.oracode_tod, RIGHTARG = @extschema@.oracode_tod,
+    PROCEDURE = @extschema@.oracode_tod_lt, COMMUTATOR = >, NEGATOR = >=,
+    RESTRICT = scalarltsel, JOIN = scalarltjoinsel);
+CREATE OPERATOR @extschema@.<= (
+    LEFTARG = @extschema@.oracode_tod, RIGHTARG = @extschema@.oracode_tod,
+    PROCEDURE = @extschema@.oracode_tod_le, COMMUTATOR = >=, NEGATOR = >,
+    RESTRICT = scalarlesel, JOIN = scalarlejoinsel);
+CREATE OPERATOR @extschema@.> (
+    LEFTARG = @extschema@.oracode_tod, RIGHTARG = @extschema@.oracode_tod,
+    PROCEDURE = @extschema@.oracode_tod_gt, COMMUTATOR = <, NEGATOR = <=,
+    RESTRICT = scalargtsel, JOIN = scalargtjoinsel);
+CREATE OPERATOR @extschema@.>= (
+    LEFTARG = @extschema@.oracode_tod, RIGHTARG = @extschema@.oracode_tod,
+    PROCEDURE = @extschema@.oracode_tod_ge, COMMUTATOR = <=, NEGATOR = <,
+    RESTRICT = scalargesel, JOIN = scalargejoinsel);
+
+CREATE OPERATOR CLASS @extschema@.oracode_tod_ops
+    DEFAULT FOR TYPE @extschema@.oracode_tod USING btree AS
+        OPERATOR 1 @extschema@.<,
+        OPERATOR 2 @extschema@.<=,
+        OPERATOR 3 @extschema@.=,
+        OPERATOR 4 @extschema@.>=,
+        OPERATOR 5 @extschema@.>,
+        FUNCTION 1 @extschema@.oracode_tod_cmp(@extschema@.oracode_tod, @extschema@.oracode_tod);
+
+CREATE OPERATOR CLASS @extschema@.oracode_tod_hash_ops
+    DEFAULT FOR TYPE @extschema@.oracode_tod USING hash AS
+        OPERATOR 1 @extschema@.=,
+        FUNCTION 1 @extschema@.oracode_tod_hash(@extschema@.oracode_tod),
+        FUNCTION 2 @extschema@.oracode_tod_hash_extended(@extschema@.oracode_tod, bigint);
+
+CREATE FUNCTION @extschema@.oracode_tod_time(@extschema@.oracode_tod) RETURNS time
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.oracode_tod_time(@extschema@.oracode_tod) IS
+    'wall-clock time of an oracode_tod';
+CREATE FUNCTION @extschema@.oracode_tod_zone(@extschema@.oracode_tod) RETURNS text
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.oracode_tod_zone(@extschema@.oracode_tod) IS
+    'zone of an oracode_tod: the bracketed zone, else its offset as ±HH:MM';
+-- STABLE, not IMMUTABLE: the answer depends on the server's time zone database.
+CREATE FUNCTION @extschema@.oracode_tod_at(@extschema@.oracode_tod, date) RETURNS timestamptz
+    AS 'MODULE_PATHNAME' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.oracode_tod_at(@extschema@.oracode_tod, date) IS
+    'the instant that wall-clock time occurs on that local date in its zone';
+
+---------------------------------------------------------------------------
+-- oracode_match_slot: booking → time slot
+---------------------------------------------------------------------------
+CREATE TYPE @extschema@.oracode_slot_match AS (
+    slot_name     text,
+    starts_at     timestamptz,
+    ends_at       timestamptz,
+    bound         text,          -- 'hourly' or 'daily' (is_24_hour)
+    start_shift   interval,      -- starts_at - requested start
+    end_shift     interval,      -- ends_at - requested end
+    user_level_id uuid,          -- dormakaba_oracode_user_level_id of the slot
+    time_zone     text           -- the slot's zone (its check-in time's), or its fixed offset
+);
+
+-- Not STRICT: NULL booking times are an error, NULL slots mean "no slot".
+CREATE FUNCTION @extschema@.oracode_match_slot(time_slots jsonb, starts_at timestamptz,
+        ends_at timestamptz, max_time_rounding text DEFAULT '1hour')
+    RETURNS @extschema@.oracode_slot_match
+    AS 'MODULE_PATHNAME', 'oracode_match_slot_jsonb' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.oracode_match_slot(jsonb, timestamptz, timestamptz, text) IS
+    'the Oracode time slot a booking maps to, or NULL when none is within tolerance';
+
+-- Every slot weighed against a booking, with why it was or was not chosen.
+CREATE FUNCTION @extschema@.oracode_explain_match(time_slots jsonb, starts_at timestamptz,
+        ends_at timestamptz, max_time_rounding text DEFAULT '1hour')
+    RETURNS TABLE (slot_name text, check_in time, check_out time, time_zone text, bound text,
+                   start_candidate timestamptz, end_candidate timestamptz,
+                   start_shift interval, end_shift interval, verdict text)
+    AS 'MODULE_PATHNAME', 'oracode_explain_match_jsonb' LANGUAGE C STABLE PARALLEL SAFE ROWS 8;
+COMMENT ON FUNCTION @extschema@.oracode_explain_match(jsonb, timestamptz, timestamptz, text) IS
+    'one row per slot: its candidate start and end for the booking and why it qualified or not';
+
+---------------------------------------------------------------------------
+-- State: everything lives in schema oracode
+---------------------------------------------------------------------------
+CREATE SCHEMA oracode;
+REVOKE ALL ON SCHEMA oracode FROM PUBLIC;
+
+-- One row per device synced from Seam. code_limit is the operator's and is
+-- never overwritten by a sync; removed_at marks devices Seam stopped listing.
+CREATE TABLE oracode.devices (
+    device_id       uuid PRIMARY KEY,
+    display_name    text NOT NULL,
+    device_type     text,
+    timezone        text,
+    site_name       text,
+    door_name       text,
+    can_program_offline_access_codes boolean NOT NULL DEFAULT false,
+    code_limit      integer CHECK (code_limit >= 0),
+    send_after      timestamptz,            -- worker-owned: Seam asked us to wait (429)
+    errors          jsonb,
+    synced_at       timestamptz NOT NULL DEFAULT now(),
+    removed_at      timestamptz
+);
+COMMENT ON COLUMN oracode.devices.code_limit IS
+    'operator-set cap on live codes (not failed/cancelled, not ended); NULL = none; sync never changes it';
+
+-- One row per predefined time slot (Oracode user level) per device, in Seam's order.
+CREATE TABLE oracode.time_slots (
+    device_id       uuid NOT NULL REFERENCES oracode.devices ON DELETE CASCADE,
+    position        integer NOT NULL,
+    name            text NOT NULL,
+    prefix          integer,
+    check_in_time   @extschema@.oracode_tod NOT NULL,
+    check_out_time  @extschema@.oracode_tod NOT NULL,
+    is_24_hour      boolean NOT NULL DEFAULT false,
+    is_biweekly_mode boolean NOT NULL DEFAULT false,
+    is_one_shot     boolean NOT NULL DEFAULT false,
+    is_master       boolean NOT NULL DEFAULT false,
+    user_level_prefix integer,
+    user_level_id   uuid,
+    PRIMARY KEY (device_id, position)
+);
+
+-- One row per code request: the outbox the worker sends from.
+CREATE TABLE oracode.access_codes (
+    id              bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    device_id       uuid NOT NULL REFERENCES oracode.devices,
+    booking_ref     text,
+    name            text,
+    requested_starts_at timestamptz NOT NULL,
+    requested_ends_at   timestamptz NOT NULL,
+    starts_at       timestamptz NOT NULL,
+    ends_at         timestamptz NOT NULL,
+    slot_name       text NOT NULL,
+    bound           text NOT NULL CHECK (bound IN ('hourly', 'daily')),
+    time_zone       text NOT NULL,          -- the slot's zone, for Seam's local times
+    status          text NOT NULL DEFAULT 'queued' CHECK (status IN
+                    ('queued', 'sending', 'unset', 'setting', 'set', 'removing', 'unknown',
+                     'failed', 'expired', 'cancelled')),
+    issue_at        timestamptz,            -- hold until then (NULL = at once)
+    seam_name       text,                   -- the name sent to Seam (unique per request)
+    seam_access_code_id text UNIQUE,
+    code            text,                   -- the PIN; needs an explicit grant to read
+    errors          jsonb,
+    warnings        jsonb,
+    attempts        integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    reconcile       boolean NOT NULL DEFAULT false,  -- a create may have reached Seam unanswered
+    status_detail   text,                   -- why the last status change happened
+    last_error      text,
+    last_request_id text,
+    superseded_by   bigint REFERENCES oracode.access_codes,
+    sent_at         timestamptz,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    CHECK (ends_at > starts_at)
+);
+CREATE INDEX access_codes_due ON oracode.access_codes (next_attempt_at)
+    WHERE status IN ('queued', 'sending', 'unset', 'setting', 'set', 'removing', 'unknown');
+CREATE INDEX access_codes_booking ON oracode.access_codes (booking_ref) WHERE booking_ref IS NOT NULL;
+CREATE INDEX access_codes_device_sent ON oracode.access_codes (device_id, sent_at);
+-- The claims walk these in order and stop at their LIMIT. access_codes_due
+-- holds every active row by next_attempt_at alone, so a claim that wants one
+-- status (and the oldest first) read and sorted every due row of all of
+-- them: during a backfill the 20,000 queued rows, for each claim of 400.
+CREATE INDEX access_codes_queued ON oracode.access_codes (next_attempt_at, id)
+    WHERE status = 'queued';
+CREATE INDEX access_codes_sending ON oracode.access_codes (next_attempt_at, id)
+    WHERE status = 'sending';
+CREATE INDEX access_codes_polled ON oracode.access_codes (next_attempt_at, id)
+    WHERE status IN ('unset', 'setting', 'set', 'removing', 'unknown') AND seam_access_code_id IS NOT NULL;
+
+-- One row per status change; the insert of a request is its first (NULL → queued).
+CREATE TABLE oracode.access_code_events (
+    id              bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    access_code_id  bigint NOT NULL REFERENCES oracode.access_codes ON DELETE CASCADE,
+    old_status      text,
+    new_status      text NOT NULL,
+    at              timestamptz NOT NULL DEFAULT clock_timestamp(),
+    detail          text
+);
+CREATE INDEX access_code_events_code ON oracode.access_code_events (access_code_id, at);
+
+-- Webhook events already applied (a repeated event changes nothing).
+CREATE TABLE oracode.webhook_events (
+    event_id        text PRIMARY KEY,
+    event_type      text NOT NULL,
+    received_at     timestamptz NOT NULL DEFAULT now(),
+    payload         jsonb NOT NULL
+);
+
+SELECT pg_catalog.pg_extension_config_dump('oracode.devices', '');
+SELECT pg_catalog.pg_extension_config_dump('oracode.time_slots', '');
+SELECT pg_catalog.pg_extension_config_dump('oracode.access_codes', '');
+SELECT pg_catalog.pg_extension_config_dump('oracode.access_code_events', '');
+SELECT pg_catalog.pg_extension_config_dump('oracode.webhook_events', '');
+SELECT pg_catalog.pg_extension_config_dump('oracode.access_codes_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('oracode.access_code_events_id_seq', '');
+
+-- Creation attempts per device, for the per-device create rate limit (worker-owned).
+CREATE TABLE oracode.create_attempts (
+    device_id       uuid NOT NULL,
+    at              timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX create_attempts_device_at ON oracode.create_attempts (device_id, at);
+
+---------------------------------------------------------------------------
+-- History and immutability of requests
+---------------------------------------------------------------------------
+-- Record every status change (the insert counts as the change to 'queued').
+CREATE FUNCTION oracode.record_status_change() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'oracode_record_status_change' LANGUAGE C;
+-- A row whose created_at is older than the inserting transaction was created
+-- elsewhere (a restore, a copy between databases) and brings its events with it.
+CREATE TRIGGER access_codes_events AFTER UPDATE OF status ON oracode.access_codes
+    FOR EACH ROW EXECUTE FUNCTION oracode.record_status_change();
+CREATE TRIGGER access_codes_events_insert AFTER INSERT ON oracode.access_codes
+    FOR EACH ROW WHEN (NEW.created_at >= transaction_timestamp())
+    EXECUTE FUNCTION oracode.record_status_change();
+
+-- A code that may exist at Seam can never change or disappear (OC005).
+CREATE FUNCTION oracode.guard_sent_code() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'oracode_guard_sent_code' LANGUAGE C;
+CREATE TRIGGER access_codes_guard BEFORE UPDATE OR DELETE ON oracode.access_codes
+    FOR EACH ROW EXECUTE FUNCTION oracode.guard_sent_code();
+
+-- Wake the worker when the transaction that queued work commits.
+CREATE FUNCTION oracode.wake_worker() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'oracode_wake_worker_trigger' LANGUAGE C;
+CREATE TRIGGER access_codes_wake AFTER INSERT OR UPDATE OF status, next_attempt_at ON oracode.access_codes
+    FOR EACH STATEMENT EXECUTE FUNCTION oracode.wake_worker();
+
+---------------------------------------------------------------------------
+-- Requests
+---------------------------------------------------------------------------
+-- The slots of a synced device as Seam's JSON array (for explain and hints).
+CREATE FUNCTION oracode.device_slots_json(p_device_id uuid) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+           'name', s.name, 'prefix', s.prefix,
+           'check_in_time', s.check_in_time::text, 'check_out_time', s.check_out_time::text,
+           'is_24_hour', s.is_24_hour, 'is_biweekly_mode', s.is_biweekly_mode,
+           'is_one_shot', s.is_one_shot, 'is_master', s.is_master,
+           'dormakaba_oracode_user_level_id', s.user_level_id) ORDER BY s.position), '[]'::jsonb)
+  FROM oracode.time_slots s WHERE s.device_id = p_device_id
+$$;
+
+-- Raise OC001 with the booking in the lock's local time and the nearest slots.
+CREATE FUNCTION oracode.raise_no_slot(dev oracode.devices, p_starts timestamptz, p_ends timestamptz,
+                                      p_rounding text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  tz text := coalesce(dev.timezone, 'UTC');
+  near text;
+  nslots integer;
+BEGIN
+  SELECT count(*), string_agg(format('"%s" (check-in %s, check-out %s)', e.slot_name,
+             oracode.describe_shift(e.start_shift), oracode.describe_shift(e.end_shift)), '; '
+             ORDER BY abs(extract(epoch FROM e.start_shift)) + abs(extract(epoch FROM e.end_shift)),
+                      e.slot_name COLLATE "C")
+               FILTER (WHERE e.verdict NOT IN ('one-shot slot', 'master slot'))
+    INTO nslots, near
+  FROM @extschema@.oracode_explain_match(oracode.device_slots_json(dev.device_id), p_starts, p_ends, p_rounding) e;
+  RAISE EXCEPTION USING ERRCODE = 'OC001', MESSAGE = 'no time slots found',
+    DETAIL = format('The booking runs from %s to %s (%s); no usable time slot of device "%s" is within %s of both ends.',
+                    to_char(p_starts AT TIME ZONE tz, 'YYYY-MM-DD HH24:MI'),
+                    to_char(p_ends AT TIME ZONE tz, 'YYYY-MM-DD HH24:MI'), tz, dev.display_name,
+                    CASE WHEN p_rounding IN ('1day', '1d') THEN 'a day' ELSE 'an hour' END),
+    HINT = CASE WHEN nslots = 0 THEN 'The device has no synced time slots; run oracode_sync_devices() or ask the installer to configure user levels.'
+                ELSE format('Nearest slots: %s. See oracode_explain_match() for every slot.', near) END;
+END $$;
+
+-- "2 h 15 min later", "30 min earlier", "on time": how far a slot moves one end of a booking.
+CREATE FUNCTION oracode.describe_shift(shift interval) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT CASE WHEN s = 0 THEN 'on time'
+              ELSE concat_ws(' ', CASE WHEN abs(s) >= 3600 THEN (abs(s) / 3600)::int || ' h' END,
+                             CASE WHEN abs(s) % 3600 >= 60 THEN ((abs(s) % 3600) / 60)::int || ' min' END,
+                             CASE WHEN abs(s) < 60 THEN abs(s) || ' s' END)
+                   || CASE WHEN s > 0 THEN ' later' ELSE ' earlier' END END
+  FROM (SELECT extract(epoch FROM shift)::bigint AS s) x
+$$;
+
+-- Queue a code request (src/create_code.c). Not SECURITY DEFINER: the C code
+-- switches to the tables' owner with search_path pinned itself (src/owner.c),
+-- so that it knows its caller and returns `code` only to one that may read it.
+CREATE FUNCTION @extschema@.oracode_create_code(device_id uuid, starts_at timestamptz,
+        ends_at timestamptz, name text DEFAULT NULL, booking_ref text DEFAULT NULL,
+        max_time_rounding text DEFAULT '1hour', issue_at timestamptz DEFAULT NULL)
+    RETURNS oracode.access_codes
+    AS 'MODULE_PATHNAME', 'oracode_create_code'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.oracode_create_code(uuid, timestamptz, timestamptz, text, text, text, timestamptz) IS
+    'queue an Oracode offline code for a booking; sent by the worker after commit';
+
+-- Cancel a request that is still queued; a sent one cannot be cancelled (OC005).
+CREATE FUNCTION oracode.cancel_request(p_id bigint) RETURNS oracode.access_codes
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  row oracode.access_codes;
+BEGIN
+  SELECT * INTO row FROM oracode.access_codes a WHERE a.id = p_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('no access code request %s', p_id);
+  END IF;
+  IF row.status = 'cancelled' THEN
+    RETURN row;
+  END IF;
+  IF row.status <> 'queued' THEN
+    RAISE EXCEPTION USING ERRCODE = 'OC005',
+      MESSAGE = format('access code request %s was already sent', row.id),
+      DETAIL = format('Its status is %s; an Oracode code cannot be deleted once created.', row.status);
+  END IF;
+  UPDATE oracode.access_codes a SET status = 'cancelled', status_detail = 'cancelled by request'
+   WHERE a.id = row.id RETURNING * INTO row;
+  RETURN row;
+END $$;
+REVOKE ALL ON FUNCTION oracode.cancel_request(bigint) FROM PUBLIC;
+-- oracode.cancel_request() run as the owner, the PIN returned as for create (src/cancel_code.c).
+CREATE FUNCTION @extschema@.oracode_cancel_code(id bigint) RETURNS oracode.access_codes
+    AS 'MODULE_PATHNAME', 'oracode_cancel_code' LANGUAGE C VOLATILE;
+
+-- Cancel every still-queued request of a booking; returns how many were cancelled.
+CREATE FUNCTION @extschema@.oracode_cancel_booking(booking_ref text) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  n integer;
+BEGIN
+  UPDATE oracode.access_codes a SET status = 'cancelled', status_detail = 'booking cancelled'
+   WHERE a.booking_ref = oracode_cancel_booking.booking_ref AND a.status = 'queued';
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $$;
+
+---------------------------------------------------------------------------
+-- For PMS tables: a trigger that requests, supersedes and cancels codes
+---------------------------------------------------------------------------
+-- Arguments are key=value pairs naming the bookings table's own columns:
+--   device=<column holding the lock's device uuid>
+--     or device_sql=<query returning the device uuid; $1 is the row as jsonb>
+--   starts=<column>  ends=<column>  ref=<column>  [name=<column>]
+--   [cancelled=<column>:<value>]  (e.g. cancelled=status:cancelled)
+--   [rounding=1hour|1day]  [issue_before=<interval>]  [on_error=raise|warn]
+-- Not SECURITY DEFINER and no pinned search_path: device_sql is the PMS's own
+-- query and must see its tables as the booking's own statement does.
+CREATE FUNCTION @extschema@.oracode_booking_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'oracode_booking_trigger' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.oracode_booking_trigger() IS
+    'row trigger for a PMS bookings table: requests, supersedes and cancels Oracode codes';
+
+---------------------------------------------------------------------------
+-- The worker's steps, each run in its own short transaction.
+-- The worker does HTTP between them, never inside one.
+---------------------------------------------------------------------------
+-- Seam's status → ours (an unknown new Seam status reads as 'unknown').
+CREATE FUNCTION oracode.seam_status(s text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT CASE WHEN s IN ('unset', 'setting', 'set', 'removing', 'unknown') THEN s ELSE 'unknown' END
+$$;
+
+-- Seconds to wait before retry n: exponential with jitter, capped, at least Retry-After.
+CREATE FUNCTION oracode.retry_delay(attempts integer, retry_after integer DEFAULT NULL) RETURNS interval
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT make_interval(secs => greatest(coalesce(retry_after, 0),
+           least(extract(epoch FROM current_setting('oracode.retry_max_delay')::interval),
+                 power(2, least(greatest(attempts, 1), 16)) * (0.8 + random() * 0.4))))
+$$;
+
+-- When to look at a code next, given its Seam status.
+CREATE FUNCTION oracode.next_poll(status text, ends_at timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT CASE WHEN status = 'set' THEN greatest(ends_at, now())
+              ELSE now() END + current_setting('oracode.poll_interval')::interval
+$$;
+
+-- At start: rows a crash left in 'sending' may have reached Seam: reconcile them first.
+CREATE FUNCTION oracode.worker_recover() RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE n integer;
+BEGIN
+  UPDATE oracode.access_codes SET reconcile = true, next_attempt_at = now(),
+         last_error = 'worker restarted while the create was in flight',
+         status_detail = 'no answer to the create: the worker restarted while it was in flight'
+   WHERE status = 'sending';
+  GET DIAGNOSTICS n = ROW_COUNT;
+  DELETE FROM oracode.create_attempts WHERE at < now() - interval '1 hour';
+  RETURN n;
+END $$;
+
+-- Claim creates to send and unanswered creates to reconcile (FOR UPDATE SKIP LOCKED, with a lease).
+CREATE FUNCTION oracode.worker_claim_creates(opts jsonb) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  batch integer := (opts ->> 'batch')::int;
+  rate integer := (opts ->> 'rate')::int;
+  lease interval := make_interval(secs => (opts ->> 'lease_seconds')::int);
+  recent_dev uuid[];
+  recent_n integer[];
+  held uuid[];
+  rec jsonb;
+  cre jsonb;
+BEGIN
+  -- a 'sending' row whose lease ran out: its create may or may not have reached Seam
+  WITH due AS (
+    SELECT a.id FROM oracode.access_codes a
+    WHERE a.status = 'sending' AND a.next_attempt_at <= now()
+      -- a batch claimed ahead is claimed while creates are in flight: a row among
+      -- them whose lease ran out must not be listed at Seam before its answer
+      AND NOT coalesce((opts ->> 'creates_only')::boolean, false)
+    ORDER BY a.next_attempt_at, a.id LIMIT batch
+    FOR UPDATE SKIP LOCKED),
+  upd AS (
+    UPDATE oracode.access_codes a SET reconcile = true, next_attempt_at = now() + lease,
+           status_detail = CASE WHEN a.reconcile THEN a.status_detail
+                                ELSE 'no answer to the create: its lease ran out' END
+    FROM due WHERE a.id = due.id
+    RETURNING a.id, a.device_id, a.seam_name)
+  SELECT coalesce(jsonb_agg(to_jsonb(upd) ORDER BY upd.id), '[]') INTO rec FROM upd;
+
+  -- creates per device in the last minute, and the devices that may not send now
+  SELECT coalesce(array_agg(c.device_id), '{}'), coalesce(array_agg(c.n), '{}')
+    INTO recent_dev, recent_n
+    FROM (SELECT c.device_id, count(*)::int AS n FROM oracode.create_attempts c
+          WHERE c.at > now() - interval '1 minute' GROUP BY c.device_id) c;
+  SELECT coalesce(array_agg(h.device_id), '{}') INTO held
+    FROM (SELECT d.device_id FROM oracode.devices d WHERE d.send_after > now()
+          UNION
+          SELECT r.device_id FROM unnest(recent_dev, recent_n) r(device_id, n) WHERE r.n >= rate) h;
+
+  WITH locked AS (
+    SELECT a.id, a.device_id, a.next_attempt_at FROM oracode.access_codes a
+    WHERE a.status = 'queued' AND a.next_attempt_at <= now()
+      AND (a.issue_at IS NULL OR a.issue_at <= now())
+      AND a.device_id <> ALL (held)
+    ORDER BY a.next_attempt_at, a.id LIMIT batch * 4
+    FOR UPDATE SKIP LOCKED),
+  recent AS (
+    SELECT r.device_id, r.n FROM unnest(recent_dev, recent_n) r(device_id, n)),
+  chosen AS (
+    SELECT l.id FROM (
+      SELECT l.*, row_number() OVER (PARTITION BY l.device_id ORDER BY l.next_attempt_at, l.id) AS rn
+      FROM locked l) l
+    LEFT JOIN recent r ON r.device_id = l.device_id
+    WHERE l.rn <= rate - coalesce(r.n, 0)
+    ORDER BY l.next_attempt_at, l.id LIMIT batch),
+  upd AS (
+    UPDATE oracode.access_codes a
+       SET status = 'sending', attempts = a.attempts + 1, sent_at = now(), reconcile = false,
+           next_attempt_at = now() + lease, status_detail = 'create sent to Seam'
+    FROM chosen WHERE a.id = chosen.id
+    RETURNING a.id, a.device_id, a.seam_name, a.starts_at, a.ends_at, a.time_zone, a.bound),
+  logged AS (
+    INSERT INTO oracode.create_attempts (device_id) SELECT upd.device_id FROM upd)
+  SELECT coalesce(jsonb_agg(to_jsonb(upd) ORDER BY upd.id), '[]') INTO cre FROM upd;
+
+  RETURN jsonb_build_object('reconcile', rec, 'create', cre);
+END $$;
+
+-- Record what Seam answered to creates.
+--   created: {id, outcome, request_id, access_code:{access_code_id,status,code,errors,warnings}}
+--   failed (Seam refused; permanent): {id, outcome, http_status, error_type, error_message, request_id}
+--   retry (surely not created: 429, no connection): {id, outcome, error, retry_after, request_id}
+--   unknown (may have been created): {id, outcome, error, retry_after, request_id}
+--   paused (401: the key is wrong; nothing was created): {id, outcome, error}
+--   "sent": false on retry or paused: the create never left the worker (no connection, or
+--   held back after a 429 or 401 to another create), so it does not count against the rate
+CREATE FUNCTION oracode.worker_apply_create_results(results jsonb) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  r jsonb;
+  ac jsonb;
+  done bigint[];
+  answer jsonb;
+  poll_interval interval := current_setting('oracode.poll_interval')::interval;
+BEGIN
+  WITH res AS (
+    SELECT x.id, x.request_id, x.access_code AS ac,
+           count(*) OVER (PARTITION BY x.access_code ->> 'access_code_id') AS named
+    FROM jsonb_to_recordset(results) AS x(id bigint, outcome text, sent boolean, request_id text,
+                                          access_code jsonb)
+    WHERE x.outcome = 'created' AND x.sent IS DISTINCT FROM false)
+  SELECT coalesce(array_agg(res.id), '{}'),
+         coalesce(jsonb_object_agg(res.id, jsonb_build_object('ac', res.ac, 'request_id', res.request_id)), '{}')
+    INTO done, answer
+    FROM res
+   WHERE res.named = 1
+     AND NOT EXISTS (SELECT 1 FROM oracode.access_codes o
+                     WHERE o.seam_access_code_id = res.ac ->> 'access_code_id' AND o.id <> res.id);
+  -- rows found by id (a join with the answers would be planned on the guess
+  -- that a function returns one row), each answer looked up by its id
+  -- oracode.seam_status() and oracode.next_poll(), written out: called per row
+  -- they cost more than the rest of the row's update
+  UPDATE oracode.access_codes a
+     SET (status, seam_access_code_id, code, errors, warnings, reconcile, last_error, last_request_id,
+          next_attempt_at, status_detail) =
+         (SELECT x.st, x.ac ->> 'access_code_id',
+                 coalesce(x.ac ->> 'code', a.code), x.ac -> 'errors', x.ac -> 'warnings', false, NULL::text,
+                 x.request_id,
+                 CASE WHEN x.st = 'set' THEN greatest(a.ends_at, now()) ELSE now() END + poll_interval,
+                 format('created at Seam as %s', x.ac ->> 'access_code_id')
+            FROM (SELECT y.ac, y.request_id,
+                         CASE WHEN y.ac ->> 'status' IN ('unset', 'setting', 'set', 'removing', 'unknown')
+                              THEN y.ac ->> 'status' ELSE 'unknown' END AS st
+                    FROM (SELECT answer -> a.id::text -> 'ac' AS ac,
+                                 answer -> a.id::text ->> 'request_id' AS request_id) y) x)
+   WHERE a.id = ANY (done) AND a.status = 'sending';
+
+  FOR r IN SELECT e.value FROM jsonb_array_elements(results) WITH ORDINALITY e(value, n)
+           WHERE NOT ((e.value ->> 'id')::bigint = ANY (done)) ORDER BY e.n LOOP
+    IF (r ->> 'sent') = 'false' THEN
+      DELETE FROM oracode.create_attempts c
+       WHERE c.ctid = (SELECT c2.ctid FROM oracode.create_attempts c2
+                        WHERE c2.device_id = (SELECT a.device_id FROM oracode.access_codes a
+                                               WHERE a.id = (r ->> 'id')::bigint)
+                        ORDER BY c2.at DESC LIMIT 1);
+    END IF;
+    CASE r ->> 'outcome'
+    WHEN 'created' THEN
+      ac := r -> 'access_code';
+      -- an answer naming a code another request holds is garbled: settle it by listing
+      IF EXISTS (SELECT 1 FROM oracode.access_codes o
+                 WHERE o.seam_access_code_id = ac ->> 'access_code_id' AND o.id <> (r ->> 'id')::bigint) THEN
+        UPDATE oracode.access_codes a
+           SET reconcile = true, last_request_id = r ->> 'request_id',
+               last_error = format('unreadable 200 answer: Seam named access code %s, which request %s holds',
+                                   ac ->> 'access_code_id',
+                                   (SELECT o.id FROM oracode.access_codes o
+                                     WHERE o.seam_access_code_id = ac ->> 'access_code_id')),
+               status_detail = format('no answer to the create: Seam named access code %s, which another request holds',
+                                      ac ->> 'access_code_id'),
+               next_attempt_at = now() + oracode.retry_delay(a.attempts)
+         WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+        CONTINUE;
+      END IF;
+      UPDATE oracode.access_codes a
+         SET status = oracode.seam_status(ac ->> 'status'), seam_access_code_id = ac ->> 'access_code_id',
+             code = coalesce(ac ->> 'code', a.code), errors = ac -> 'errors', warnings = ac -> 'warnings',
+             reconcile = false, last_error = NULL, last_request_id = r ->> 'request_id',
+             next_attempt_at = oracode.next_poll(oracode.seam_status(ac ->> 'status'), a.ends_at),
+             status_detail = format('created at Seam as %s', ac ->> 'access_code_id')
+       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+    WHEN 'failed' THEN
+      UPDATE oracode.access_codes a
+         SET status = 'failed', reconcile = false, last_request_id = r ->> 'request_id',
+             errors = jsonb_build_array(jsonb_build_object('error_code', r ->> 'error_type',
+                        'message', r ->> 'error_message', 'http_status', (r ->> 'http_status')::int)),
+             last_error = format('HTTP %s %s: %s', r ->> 'http_status', r ->> 'error_type', r ->> 'error_message'),
+             status_detail = format('refused by Seam: HTTP %s %s', r ->> 'http_status', r ->> 'error_type')
+       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+    WHEN 'retry' THEN
+      UPDATE oracode.access_codes a
+         SET status = 'queued', reconcile = false, last_request_id = r ->> 'request_id',
+             last_error = r ->> 'error',
+             next_attempt_at = now() + oracode.retry_delay(a.attempts, (r ->> 'retry_after')::int),
+             status_detail = format('not created (%s); will retry', r ->> 'error')
+       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+      IF (r ->> 'retry_after') IS NOT NULL THEN
+        UPDATE oracode.devices d SET send_after = now() + make_interval(secs => (r ->> 'retry_after')::int)
+         WHERE d.device_id = (SELECT a.device_id FROM oracode.access_codes a WHERE a.id = (r ->> 'id')::bigint);
+      END IF;
+    WHEN 'unknown' THEN
+      UPDATE oracode.access_codes a
+         SET reconcile = true, last_request_id = r ->> 'request_id', last_error = r ->> 'error',
+             status_detail = format('no answer to the create: %s', r ->> 'error'),
+             next_attempt_at = now() + oracode.retry_delay(a.attempts, (r ->> 'retry_after')::int)
+       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+    WHEN 'paused' THEN
+      UPDATE oracode.access_codes a
+         SET status = 'queued', attempts = greatest(a.attempts - 1, 0), last_error = r ->> 'error',
+             next_attempt_at = now(), status_detail = 'sending paused: Seam refused the API key'
+       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+    ELSE
+      RAISE EXCEPTION 'unknown create outcome %', r ->> 'outcome';
+    END CASE;
+  END LOOP;
+END $$;
+
+-- Settle unanswered creates from the device's codes at Seam: adopt a code
+-- created under our name, else send again. Never resend before this ran.
+--   [{device_id, ids:[...], ok:true, codes:[seam access codes of that device]}]
+--   [{device_id, ids:[...], ok:false, error, retry_after}]  (listing failed: try later)
+CREATE FUNCTION oracode.worker_apply_reconcile(results jsonb) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  r jsonb;
+  row oracode.access_codes;
+  ac jsonb;
+BEGIN
+  FOR r IN SELECT value FROM jsonb_array_elements(results) LOOP
+    FOR row IN SELECT * FROM oracode.access_codes a
+               WHERE a.id IN (SELECT jsonb_array_elements_text(r -> 'ids')::bigint)
+                 AND a.status = 'sending' AND a.reconcile
+               ORDER BY a.id FOR UPDATE LOOP
+      IF NOT (r ->> 'ok')::boolean THEN
+        UPDATE oracode.access_codes a SET last_error = r ->> 'error',
+               next_attempt_at = now() + oracode.retry_delay(a.attempts, (r ->> 'retry_after')::int)
+         WHERE a.id = row.id;
+        CONTINUE;
+      END IF;
+      SELECT c INTO ac FROM jsonb_array_elements(r -> 'codes') c
+       WHERE c ->> 'name' = row.seam_name AND c ->> 'device_id' = row.device_id::text
+         AND NOT EXISTS (SELECT 1 FROM oracode.access_codes o
+                         WHERE o.seam_access_code_id = c ->> 'access_code_id')
+       ORDER BY c ->> 'access_code_id' LIMIT 1;
+      IF ac IS NOT NULL THEN
+        UPDATE oracode.access_codes a
+           SET status = oracode.seam_status(ac ->> 'status'), seam_access_code_id = ac ->> 'access_code_id',
+               code = coalesce(ac ->> 'code', a.code), errors = ac -> 'errors', warnings = ac -> 'warnings',
+               reconcile = false, last_error = NULL,
+               next_attempt_at = oracode.next_poll(oracode.seam_status(ac ->> 'status'), a.ends_at),
+               status_detail = format('adopted %s from the device''s code list after %s',
+                                      ac ->> 'access_code_id', coalesce(row.status_detail, 'no answer to the create'))
+         WHERE a.id = row.id;
+      ELSE
+        UPDATE oracode.access_codes a
+           SET status = 'queued', reconcile = false, next_attempt_at = now(),
+               status_detail = format('not in the device''s code list after %s; will send again',
+                                      coalesce(row.status_detail, 'no answer to the create'))
+         WHERE a.id = row.id;
+      END IF;
+    END LOOP;
+  END LOOP;
+END $$;
+
+-- Claim codes whose status is due for a poll.
+CREATE FUNCTION oracode.worker_claim_polls(opts jsonb) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE res jsonb;
+BEGIN
+  WITH due AS (
+    SELECT a.id FROM oracode.access_codes a
+    WHERE a.status IN ('unset', 'setting', 'set', 'removing', 'unknown')
+      AND a.seam_access_code_id IS NOT NULL AND a.next_attempt_at <= now()
+    ORDER BY a.next_attempt_at, a.id LIMIT (opts ->> 'batch')::int
+    FOR UPDATE SKIP LOCKED),
+  upd AS (
+    UPDATE oracode.access_codes a SET next_attempt_at = now() + make_interval(secs => (opts ->> 'lease_seconds')::int)
+    FROM due WHERE a.id = due.id
+    RETURNING a.id, a.seam_access_code_id)
+  SELECT coalesce(jsonb_agg(to_jsonb(upd) ORDER BY upd.id), '[]') INTO res FROM upd;
+  RETURN res;
+END $$;
+
+-- Record polled statuses: [{id, found:true, access_code:{...}}, {id, found:false}, {id, error, retry_after}]
+CREATE FUNCTION oracode.worker_apply_poll_results(results jsonb) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  r jsonb;
+  poll_interval interval := current_setting('oracode.poll_interval')::interval;
+BEGIN
+  -- oracode.seam_status() and oracode.next_poll() written out, as in
+  -- worker_apply_create_results
+  WITH found AS (
+    SELECT (e ->> 'id')::bigint AS id, e -> 'access_code' AS ac,
+           CASE WHEN e -> 'access_code' ->> 'status' IN ('unset', 'setting', 'set', 'removing', 'unknown')
+                THEN e -> 'access_code' ->> 'status' ELSE 'unknown' END AS st
+    FROM jsonb_array_elements(results) e
+    WHERE NOT e ? 'error' AND coalesce((e ->> 'found')::boolean, false))
+  UPDATE oracode.access_codes a
+     SET status = f.st, code = coalesce(f.ac ->> 'code', a.code),
+         errors = f.ac -> 'errors', warnings = f.ac -> 'warnings', last_error = NULL,
+         next_attempt_at = CASE WHEN f.st = 'set' THEN greatest(a.ends_at, now()) ELSE now() END + poll_interval,
+         status_detail = CASE WHEN f.st = 'unknown' AND f.ac ->> 'status' <> 'unknown'
+                              THEN format('Seam reported status "%s"', f.ac ->> 'status')
+                              ELSE 'polled' END
+    FROM found f
+   WHERE a.id = f.id;
+
+  FOR r IN SELECT e.value FROM jsonb_array_elements(results) WITH ORDINALITY e(value, n)
+           WHERE e.value ? 'error' OR NOT coalesce((e.value ->> 'found')::boolean, false) ORDER BY e.n LOOP
+    IF r ? 'error' THEN
+      UPDATE oracode.access_codes a SET last_error = r ->> 'error',
+             next_attempt_at = now() + oracode.retry_delay(2, (r ->> 'retry_after')::int)
+       WHERE a.id = (r ->> 'id')::bigint;
+    ELSE
+      -- Seam forgets a code once it is removed from the lock after its end
+      UPDATE oracode.access_codes a
+         SET status = CASE WHEN a.ends_at <= now() THEN 'expired' ELSE a.status END,
+             last_error = CASE WHEN a.ends_at <= now() THEN NULL
+                               ELSE 'Seam did not list the code before its end' END,
+             next_attempt_at = oracode.next_poll(a.status, a.ends_at),
+             status_detail = CASE WHEN a.ends_at <= now() THEN 'Seam no longer knows the code after its end'
+                                  ELSE a.status_detail END
+       WHERE a.id = (r ->> 'id')::bigint;
+    END IF;
+  END LOOP;
+END $$;
+
+-- Seconds until the next row is due (the worker sleeps at most this long). A queued row is
+-- due when its device may send again: after the device's Retry-After (send_after) and once
+-- its create rate allows (the rate-th most recent attempt is a minute old); otherwise the
+-- worker would wake every 50 ms while a device is held back.
+CREATE FUNCTION oracode.worker_next_due() RETURNS double precision
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  WITH queued AS (
+    SELECT a.device_id, min(greatest(a.next_attempt_at, a.issue_at)) AS due
+    FROM oracode.access_codes a
+    WHERE a.status = 'queued'
+    GROUP BY a.device_id),
+  held AS (
+    SELECT greatest(q.due, d.send_after, r.free_at) AS due
+    FROM queued q
+    JOIN oracode.devices d ON d.device_id = q.device_id
+    LEFT JOIN LATERAL (
+      SELECT c.at + interval '1 minute' AS free_at FROM oracode.create_attempts c
+      WHERE c.device_id = q.device_id AND c.at > now() - interval '1 minute'
+      ORDER BY c.at DESC
+      OFFSET greatest(current_setting('oracode.create_rate_limit')::int - 1, 0) LIMIT 1) r ON true)
+  SELECT extract(epoch FROM least(
+           (SELECT min(a.next_attempt_at) FROM oracode.access_codes a
+             WHERE a.status IN ('sending', 'unset', 'setting', 'set', 'removing', 'unknown')),
+           (SELECT min(held.due) FROM held)) - now())
+$$;
+
+
+---------------------------------------------------------------------------
+-- Device sync and the device_id form of oracode_match_slot
+-- (src/sync.c, src/match_device.c)
+---------------------------------------------------------------------------
+-- Refresh oracode.devices and oracode.time_slots from Seam now, in the
+-- caller's transaction (the one network read allowed there).
+CREATE FUNCTION @extschema@.oracode_sync_devices() RETURNS integer
+    AS 'MODULE_PATHNAME', 'oracode_sync_devices' LANGUAGE C VOLATILE;
+REVOKE EXECUTE ON FUNCTION @extschema@.oracode_sync_devices() FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.oracode_sync_devices() IS
+    'fetch the Oracode devices and their time slots from Seam now; returns how many devices Seam listed';
+
+-- Not STRICT: NULL booking times are an error, a NULL device means "no slot".
+-- Raises OC004 for a device not in oracode.devices; NULL for one without slots.
+CREATE FUNCTION @extschema@.oracode_match_slot(device_id uuid, starts_at timestamptz,
+        ends_at timestamptz, max_time_rounding text DEFAULT '1hour')
+    RETURNS @extschema@.oracode_slot_match
+    AS 'MODULE_PATHNAME', 'oracode_match_slot_device' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.oracode_match_slot(uuid, timestamptz, timestamptz, text) IS
+    'the synced time slot of the device a booking maps to, or NULL when none is within tolerance';
+
+-- Each backend caches the slots of the devices it matched; plain INSERT,
+-- UPDATE and DELETE send no relcache invalidation, so these triggers do.
+CREATE FUNCTION oracode.slot_cache_invalidate() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'oracode_slot_cache_invalidate' LANGUAGE C;
+REVOKE ALL ON FUNCTION oracode.slot_cache_invalidate() FROM PUBLIC;
+CREATE TRIGGER time_slots_cache_invalidate
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON oracode.time_slots
+    FOR EACH STATEMENT EXECUTE FUNCTION oracode.slot_cache_invalidate();
+CREATE TRIGGER devices_cache_invalidate
+    AFTER INSERT OR DELETE OR UPDATE OF device_id, display_name, can_program_offline_access_codes,
+        code_limit, removed_at OR TRUNCATE ON oracode.devices
+    FOR EACH STATEMENT EXECUTE FUNCTION oracode.slot_cache_invalidate();
+
+-- An untyped literal fits both the jsonb and the uuid form, which PostgreSQL
+-- would call ambiguous; with a text form it picks this one, which dispatches.
+CREATE FUNCTION @extschema@.oracode_match_slot(time_slots_or_device text, starts_at timestamptz,
+        ends_at timestamptz, max_time_rounding text DEFAULT '1hour')
+    RETURNS @extschema@.oracode_slot_match
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN $1 ~* '^\s*[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*$'
+              THEN @extschema@.oracode_match_slot($1::uuid, $2, $3, $4)
+              ELSE @extschema@.oracode_match_slot($1::jsonb, $2, $3, $4) END
+$$;
+COMMENT ON FUNCTION @extschema@.oracode_match_slot(text, timestamptz, timestamptz, text) IS
+    'oracode_match_slot for an untyped literal: a device id or a slots JSON array';
+
+---------------------------------------------------------------------------
+-- Webhooks: Seam's events, verified with oracode.webhook_secret
+---------------------------------------------------------------------------
+CREATE FUNCTION oracode.webhook_check_signature(msg_id text, ts text, signatures text, body text)
+    RETURNS void AS 'MODULE_PATHNAME', 'oracode_webhook_check_signature' LANGUAGE C VOLATILE;
+
+-- Verify a delivery, then apply it once: a repeated event id changes nothing.
+-- Returns 'applied', 'ignored' (no request with that Seam id, or an event
+-- type oracode does not act on; it is still recorded) or 'duplicate'.
+CREATE FUNCTION @extschema@.oracode_ingest_webhook(headers jsonb, body text) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  h jsonb;
+  ev jsonb;
+  evid text;
+  etype text;
+  acid text;
+  n integer := 0;
+BEGIN
+  IF jsonb_typeof(headers) IS DISTINCT FROM 'object' THEN
+    RAISE EXCEPTION USING ERRCODE = 'OC006', MESSAGE = 'webhook signature invalid or stale',
+      DETAIL = 'The headers must be a JSON object of header names and values.';
+  END IF;
+  -- header names are case-insensitive
+  SELECT jsonb_object_agg(lower(key), value) INTO h FROM jsonb_each_text(headers);
+  PERFORM oracode.webhook_check_signature(coalesce(h ->> 'svix-id', h ->> 'webhook-id'),
+      coalesce(h ->> 'svix-timestamp', h ->> 'webhook-timestamp'),
+      coalesce(h ->> 'svix-signature', h ->> 'webhook-signature'), body);
+  BEGIN
+    ev := body::jsonb;
+  EXCEPTION WHEN invalid_text_representation THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'webhook body is not JSON',
+      DETAIL = 'The signature is valid, but the body cannot be read as a Seam event.';
+  END;
+  evid := coalesce(ev ->> 'event_id', h ->> 'svix-id', h ->> 'webhook-id');
+  etype := coalesce(ev ->> 'event_type', 'unknown');
+  acid := ev ->> 'access_code_id';
+
+  INSERT INTO oracode.webhook_events (event_id, event_type, payload) VALUES (evid, etype, ev)
+    ON CONFLICT (event_id) DO NOTHING;
+  IF NOT FOUND THEN
+    RETURN 'duplicate';
+  END IF;
+
+  CASE etype
+  WHEN 'access_code.set_on_device' THEN
+    UPDATE oracode.access_codes a SET status = 'set', code = coalesce(ev ->> 'code', a.code),
+           status_detail = 'webhook: set on the device'
+     WHERE a.seam_access_code_id = acid AND a.status NOT IN ('failed', 'expired', 'cancelled');
+    GET DIAGNOSTICS n = ROW_COUNT;
+  WHEN 'access_code.scheduled_on_device', 'access_code.changed' THEN
+    UPDATE oracode.access_codes a SET code = coalesce(ev ->> 'code', a.code),
+           status_detail = 'webhook: ' || etype
+     WHERE a.seam_access_code_id = acid;
+    GET DIAGNOSTICS n = ROW_COUNT;
+  WHEN 'access_code.failed_to_set_on_device', 'access_code.delay_in_setting_on_device' THEN
+    UPDATE oracode.access_codes a
+       SET warnings = coalesce(a.warnings, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+             'warning_code', replace(etype, 'access_code.', ''), 'created_at', ev ->> 'occurred_at')),
+           last_error = 'Seam: ' || replace(etype, 'access_code.', '')
+     WHERE a.seam_access_code_id = acid;
+    GET DIAGNOSTICS n = ROW_COUNT;
+  WHEN 'access_code.removed_from_device', 'access_code.deleted' THEN
+    UPDATE oracode.access_codes a
+       SET status = CASE WHEN a.ends_at <= now() THEN 'expired' ELSE 'removing' END,
+           status_detail = 'webhook: ' || etype
+     WHERE a.seam_access_code_id = acid AND a.status NOT IN ('failed', 'expired', 'cancelled');
+    GET DIAGNOSTICS n = ROW_COUNT;
+  ELSE
+    NULL;
+  END CASE;
+  RETURN CASE WHEN n > 0 THEN 'applied' ELSE 'ignored' END;
+END $$;
+COMMENT ON FUNCTION @extschema@.oracode_ingest_webhook(jsonb, text) IS
+    'verify a Seam webhook (Svix signature, ±5 min) and apply its event once';
+
+-- Codes are permanent and cost lock capacity: requesting, cancelling and
+-- ingesting need an explicit grant (README, "Roles"). Matching stays public.
+REVOKE EXECUTE ON FUNCTION @extschema@.oracode_create_code(uuid, timestamptz, timestamptz, text, text, text, timestamptz) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.oracode_cancel_code(bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.oracode_cancel_booking(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.oracode_ingest_webhook(jsonb, text) FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA oracode FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA oracode FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA oracode FROM PUBLIC;
+
+
+---------------------------------------------------------------------------
+-- oracode_explain_match for a device's synced slots (src/explain.c)
+---------------------------------------------------------------------------
+-- Raises OC004 for a device not in oracode.devices; a NULL device explains nothing.
+CREATE FUNCTION @extschema@.oracode_explain_match(device_id uuid, starts_at timestamptz,
+        ends_at timestamptz, max_time_rounding text DEFAULT '1hour')
+    RETURNS TABLE (slot_name text, check_in time, check_out time, time_zone text, bound text,
+                   start_candidate timestamptz, end_candidate timestamptz,
+                   start_shift interval, end_shift interval, verdict text)
+    AS 'MODULE_PATHNAME', 'oracode_explain_match_device' LANGUAGE C STABLE PARALLEL SAFE ROWS 8;
+COMMENT ON FUNCTION @extschema@.oracode_explain_match(uuid, timestamptz, timestamptz, text) IS
+    'one row per synced slot of the device: its candidate start and end for the booking and why it qualified or not';
+
+-- An untyped literal fits both the jsonb and the uuid form, which PostgreSQL
+-- would call ambiguous; with a text form it picks this one, which dispatches.
+-- PL/pgSQL, not SQL: an inlined SQL function would fold the cast of the
+-- branch not taken at plan time and fail on it.
+CREATE FUNCTION @extschema@.oracode_explain_match(time_slots_or_device text, starts_at timestamptz,
+        ends_at timestamptz, max_time_rounding text DEFAULT '1hour')
+    RETURNS TABLE (slot_name text, check_in time, check_out time, time_zone text, bound text,
+                   start_candidate timestamptz, end_candidate timestamptz,
+                   start_shift interval, end_shift interval, verdict text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 8 AS $$
+BEGIN
+  IF $1 ~* '^\s*[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\s*$' THEN
+    RETURN QUERY SELECT * FROM @extschema@.oracode_explain_match($1::uuid, $2, $3, $4);
+  ELSE
+    RETURN QUERY SELECT * FROM @extschema@.oracode_explain_match($1::jsonb, $2, $3, $4);
+  END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@.oracode_explain_match(text, timestamptz, timestamptz, text) IS
+    'oracode_explain_match for an untyped literal: a device id or a slots JSON array';
+
+---------------------------------------------------------------------------
+-- The worker's shared state (src/health.c)
+---------------------------------------------------------------------------
+-- Without shared_preload_libraries: one row with preloaded = false.
+CREATE FUNCTION oracode.worker_state(OUT preloaded boolean, OUT pid integer,
+        OUT started_at timestamptz, OUT last_poll_at timestamptz, OUT last_send_at timestamptz,
+        OUT last_sync_at timestamptz, OUT paused_unauthorized boolean, OUT last_error text,
+        OUT last_error_at timestamptz)
+    RETURNS record
+    AS 'MODULE_PATHNAME', 'oracode_worker_state' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION oracode.worker_state() IS
+    'the background worker''s shared state: pid, last poll, send and sync, 401 pause, last error';
+
+---------------------------------------------------------------------------
+-- Reports. None of them has the PIN (access_codes.code), so a monitoring
+-- role can read them all; they run with the rights of the extension's owner.
+---------------------------------------------------------------------------
+-- Requests per device and status, one column per status.
+CREATE VIEW oracode.status_counts AS
+SELECT d.device_id, d.display_name,
+       count(a.id) FILTER (WHERE a.status = 'queued')    AS queued,
+       count(a.id) FILTER (WHERE a.status = 'sending')   AS sending,
+       count(a.id) FILTER (WHERE a.status = 'unset')     AS unset,
+       count(a.id) FILTER (WHERE a.status = 'setting')   AS setting,
+       count(a.id) FILTER (WHERE a.status = 'set')       AS set,
+       count(a.id) FILTER (WHERE a.status = 'removing')  AS removing,
+       count(a.id) FILTER (WHERE a.status = 'unknown')   AS unknown,
+       count(a.id) FILTER (WHERE a.status = 'failed')    AS failed,
+       count(a.id) FILTER (WHERE a.status = 'expired')   AS expired,
+       count(a.id) FILTER (WHERE a.status = 'cancelled') AS cancelled,
+       count(a.id) AS total
+FROM oracode.devices d
+LEFT JOIN oracode.access_codes a ON a.device_id = d.device_id
+GROUP BY d.device_id;
+COMMENT ON VIEW oracode.status_counts IS 'access code requests per device, by status';
+
+-- Live codes against code_limit, counted as oracode_create_code counts them (OC003).
+CREATE VIEW oracode.capacity AS
+SELECT d.device_id, d.display_name, d.code_limit,
+       count(a.id) AS live_codes,
+       d.code_limit - count(a.id) AS free,
+       round(100.0 * count(a.id) / nullif(d.code_limit, 0), 1) AS used_pct,
+       min(a.ends_at) AS next_end
+FROM oracode.devices d
+LEFT JOIN oracode.access_codes a ON a.device_id = d.device_id
+      AND a.status NOT IN ('failed', 'cancelled', 'expired') AND a.ends_at > now()
+GROUP BY d.device_id;
+COMMENT ON VIEW oracode.capacity IS
+    'live codes (not failed, cancelled or expired, not yet ended) per device against its code_limit';
+COMMENT ON COLUMN oracode.capacity.next_end IS 'when the first live code ends and frees a place';
+
+-- Work not finished yet: what the worker still has to send or to see set.
+-- next_attempt_at is when the worker will look at the row next, holds
+-- (issue_at) and Seam's back-off for the device (Retry-After) included.
+CREATE VIEW oracode.pending AS
+SELECT a.id, a.device_id, d.display_name, a.booking_ref, a.name, a.status,
+       a.slot_name, a.starts_at, a.ends_at, a.created_at,
+       now() - a.created_at AS age,
+       now() - coalesce(e.last_change, a.created_at) AS in_status_for,
+       a.attempts,
+       CASE WHEN a.status = 'queued' THEN greatest(a.next_attempt_at, a.issue_at, d.send_after)
+            ELSE a.next_attempt_at END AS next_attempt_at,
+       a.issue_at, a.reconcile, a.seam_access_code_id, a.last_error, a.status_detail
+FROM oracode.access_codes a
+JOIN oracode.devices d ON d.device_id = a.device_id
+LEFT JOIN LATERAL (SELECT max(ev.at) AS last_change FROM oracode.access_code_events ev
+                   WHERE ev.access_code_id = a.id) e ON true
+WHERE a.status IN ('queued', 'sending', 'unset', 'setting');
+COMMENT ON VIEW oracode.pending IS
+    'requests queued, sending, unset or setting, with their age, next attempt and last error';
+
+-- Per request that reached "set": when it was queued, when it could first be
+-- sent (a held request waits for issue_at), and when Seam reported it set.
+CREATE VIEW oracode.set_times AS
+SELECT a.id, a.device_id, e.queued_at, greatest(e.queued_at, a.issue_at) AS due_at, e.set_at,
+       e.set_at - greatest(e.queued_at, a.issue_at) AS time_to_set
+FROM (SELECT ev.access_code_id,
+             min(ev.at) FILTER (WHERE ev.old_status IS NULL) AS queued_at,
+             min(ev.at) FILTER (WHERE ev.new_status = 'set') AS set_at
+      FROM oracode.access_code_events ev
+      GROUP BY ev.access_code_id) e
+JOIN oracode.access_codes a ON a.id = e.access_code_id
+WHERE e.set_at IS NOT NULL AND e.queued_at IS NOT NULL;
+COMMENT ON VIEW oracode.set_times IS
+    'per request that reached set: time from being due (queued, or issue_at if later) to set';
+
+-- Time-to-set percentiles per device (filter oracode.set_times for other windows).
+CREATE VIEW oracode.time_to_set AS
+SELECT d.device_id, d.display_name, count(*) AS codes_set,
+       make_interval(secs => percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t.time_to_set))) AS p50,
+       make_interval(secs => percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM t.time_to_set))) AS p90,
+       make_interval(secs => percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM t.time_to_set))) AS p95,
+       make_interval(secs => percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM t.time_to_set))) AS p99,
+       max(t.time_to_set) AS max,
+       max(t.set_at) AS last_set_at
+FROM oracode.set_times t
+JOIN oracode.devices d ON d.device_id = t.device_id
+GROUP BY d.device_id;
+COMMENT ON VIEW oracode.time_to_set IS
+    'per device: percentiles of the time from a request being due to Seam reporting its code set';
+
+-- One row: is the worker doing its job for this database?
+--   state: running | paused (Seam refused the key) | stopped (no worker process)
+--          | standby (in recovery: the worker starts at promotion)
+--          | other database (the worker serves oracode.database, not this one)
+--          | not preloaded (oracode is not in shared_preload_libraries)
+CREATE VIEW oracode.worker_health AS
+SELECT CASE WHEN NOT w.preloaded THEN 'not preloaded'
+            WHEN pg_catalog.pg_is_in_recovery() THEN 'standby'
+            WHEN current_setting('oracode.database', true) IS DISTINCT FROM current_database()
+              THEN 'other database'
+            WHEN w.pid IS NULL THEN 'stopped'
+            WHEN w.paused_unauthorized THEN 'paused'
+            ELSE 'running' END AS state,
+       w.pid IS NOT NULL AS running, w.pid, w.preloaded,
+       current_setting('oracode.database', true) AS database,
+       pg_catalog.pg_is_in_recovery() AS in_recovery,
+       w.started_at, w.last_poll_at, w.last_send_at, w.last_sync_at,
+       q.queued, q.queued_due,
+       now() - q.oldest_due AS oldest_queued_age,
+       q.in_flight,
+       w.paused_unauthorized, w.last_error, w.last_error_at
+FROM oracode.worker_state() w,
+     (SELECT count(*) FILTER (WHERE a.status = 'queued') AS queued,
+             count(*) FILTER (WHERE a.status = 'queued' AND coalesce(a.issue_at, a.created_at) <= now()) AS queued_due,
+             min(greatest(a.created_at, a.issue_at)) FILTER (WHERE a.status = 'queued'
+                 AND coalesce(a.issue_at, a.created_at) <= now()) AS oldest_due,
+             count(*) FILTER (WHERE a.status IN ('sending', 'unset', 'setting')) AS in_flight
+      FROM oracode.access_codes a
+      WHERE a.status IN ('queued', 'sending', 'unset', 'setting')) q;
+COMMENT ON VIEW oracode.worker_health IS
+    'the background worker: state, last poll, send and sync, queue depth, oldest queued age, 401 pause, last error';
+COMMENT ON COLUMN oracode.worker_health.oldest_queued_age IS
+    'how long the oldest queued request has been due (held requests count from their issue_at)';
+
+---------------------------------------------------------------------------
+-- Who may read what. The views are for monitoring: pg_monitor (and every
+-- role granted it) reads them. Nobody but the owner reads the tables, and
+-- the PIN column only with an explicit column grant (see README, "Roles").
+---------------------------------------------------------------------------
+REVOKE ALL ON FUNCTION oracode.worker_state() FROM PUBLIC;
+REVOKE ALL ON oracode.status_counts, oracode.capacity, oracode.pending, oracode.set_times,
+              oracode.time_to_set, oracode.worker_health FROM PUBLIC;
+GRANT USAGE ON SCHEMA oracode TO pg_monitor;
+GRANT EXECUTE ON FUNCTION oracode.worker_state() TO pg_monitor;
+GRANT SELECT ON oracode.status_counts, oracode.capacity, oracode.pending, oracode.set_times,
+                oracode.time_to_set, oracode.worker_health TO pg_monitor;
