@@ -58,8 +58,9 @@ match_check_booking(TimestampTz starts_at, TimestampTz ends_at)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ends_at must be after starts_at"),
+				 /* timestamptz_to_str returns one static buffer: copy each */
 				 errdetail("The booking starts at %s and ends at %s.",
-						   timestamptz_to_str(starts_at), timestamptz_to_str(ends_at))));
+						   pstrdup(timestamptz_to_str(starts_at)), pstrdup(timestamptz_to_str(ends_at)))));
 	if (ends_at - starts_at > ORACODE_MAX_STAY_USECS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

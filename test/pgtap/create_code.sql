@@ -2,7 +2,7 @@
 -- immutability, history, and the PMS trigger. All inside one rolled-back
 -- transaction, so the worker never sees these rows.
 BEGIN;
-SELECT plan(59);
+SELECT plan(60);
 SET LOCAL timezone = 'America/Los_Angeles';
 
 INSERT INTO oracode.devices (device_id, display_name, timezone, can_program_offline_access_codes)
@@ -30,6 +30,19 @@ SELECT throws_ok(format($$SELECT oracode_create_code('11111111-1111-1111-1111-11
   '22023', NULL, 'NULL starts_at: 22023');
 SELECT throws_ok(format($$SELECT oracode_create_code('11111111-1111-1111-1111-111111111111', %L, %L)$$,
   (SELECT d + time '16:00' FROM t), (SELECT d + time '15:00' FROM t)), '22023', 'ends_at must be after starts_at', 'ends before it starts: 22023');
+CREATE FUNCTION pg_temp.detail_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE d text;
+BEGIN
+  EXECUTE sql;
+  RETURN NULL;
+EXCEPTION WHEN others THEN
+  GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+  RETURN d;
+END $$;
+SELECT is(pg_temp.detail_of(format($$SELECT oracode_create_code('11111111-1111-1111-1111-111111111111', %L, %L)$$,
+  (SELECT d + time '16:00' FROM t), (SELECT d + time '15:00' FROM t))),
+  format('The booking starts at %s and ends at %s.', (SELECT (d + time '16:00')::timestamptz FROM t), (SELECT (d + time '15:00')::timestamptz FROM t)),
+  'its DETAIL gives both times, each its own');
 SELECT throws_ok(format($$SELECT oracode_create_code('11111111-1111-1111-1111-111111111111', %L, %L)$$,
   (SELECT d + time '16:00' FROM t), (SELECT d + 32 + time '10:00' FROM t)), '22023', 'booking is longer than 31 days', 'over 31 days: 22023');
 SELECT throws_ok(format($$SELECT oracode_create_code('11111111-1111-1111-1111-111111111111', %L, %L, max_time_rounding => '2h')$$,
