@@ -1,5 +1,5 @@
 /*
- * create_code.c — oracode_create_code(): queue one code request (SPEC §2.3).
+ * create_code.c — oracode_create_code(): queue one code request (doc/reference.md, "oracode_create_code").
  *
  * A PMS calls this from a row trigger on its bookings table, once per
  * booking, inside the booking's own transaction; what it costs is added to

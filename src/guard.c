@@ -1,7 +1,7 @@
 /*
  * guard.c — oracode.guard_sent_code(): the BEFORE UPDATE OR DELETE row
  * trigger on oracode.access_codes that keeps a request immutable once it
- * may exist at Seam (SPEC §2.4, OC005), and stamps updated_at.
+ * may exist at Seam (doc/reference.md, "Immutability"; OC005), and stamps updated_at.
  *
  * The worker updates a request several times on its way (sending, unset,
  * set, ...) and records answers in batches, so this runs for every row it

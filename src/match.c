@@ -1,5 +1,5 @@
 /*
- * match.c — pick the time slot for a booking (SPEC §2.2).
+ * match.c — pick the time slot for a booking (doc/reference.md, "Matching").
  *
  * For each usable slot the start is the occurrence of its check-in wall time
  * nearest to the booking's start, and the end the occurrence of its

@@ -1,5 +1,5 @@
 /*
- * match.h — the booking → time slot rule of SPEC §2.2.
+ * match.h — the booking → time slot rule (doc/reference.md, "Matching").
  */
 #ifndef ORACODE_MATCH_H
 #define ORACODE_MATCH_H

@@ -17,7 +17,7 @@
  * the next command for the writer itself, and again if it rolls back).
  *
  * Policy: a device that is not in oracode.devices raises OC004, as
- * oracode_create_code does (SPEC §4); a known device without synced slots
+ * oracode_create_code does (doc/reference.md, "SQLSTATEs"); a known device without synced slots
  * returns NULL like any booking without a qualifying slot. A device Seam no
  * longer lists (removed_at set) keeps its last slots and is still matched:
  * this is a pure computation, and oracode_create_code refuses such devices
@@ -167,7 +167,7 @@ add_slot_row(OracodeSlotSet *set, HeapTuple tuple, TupleDesc desc)
 	out = DatumGetOracodeTodP(SPI_getbinval(tuple, desc, 3, &isnull));
 	slot->check_in = in->time;
 	slot->check_out = out->time;
-	/* the slot's zone is its check-in time's zone (SPEC §2.2 rule 3) */
+	/* the slot's zone is its check-in time's zone (doc/reference.md, "Matching", rule 3) */
 	zone = tod_zone(in);
 	slot->zone_index = slots_zone_index(set, &zone);
 	slot->is_24_hour = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull));

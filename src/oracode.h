@@ -6,7 +6,7 @@
 
 #include "postgres.h"
 
-/* SQLSTATEs of the contract (SPEC §4); class OC is ours. */
+/* SQLSTATEs of the contract (doc/reference.md, "SQLSTATEs"); class OC is ours. */
 #define ERRCODE_ORACODE_NO_SLOT			MAKE_SQLSTATE('O','C','0','0','1')
 #define ERRCODE_ORACODE_NOT_OFFLINE		MAKE_SQLSTATE('O','C','0','0','2')
 #define ERRCODE_ORACODE_CODE_LIMIT		MAKE_SQLSTATE('O','C','0','0','3')

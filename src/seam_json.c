@@ -683,7 +683,7 @@ finish_body(cJSON *obj)
 /*
  * Body of /access_codes/create for an Oracode offline code: the slot's
  * times in the lock's local time with its offset, and the rounding Seam
- * must allow (a daily-bound slot needs 1day, SPEC §3).
+ * must allow (a daily-bound slot needs 1day: doc/architecture.md, "Talking to Seam").
  */
 char *
 seam_body_create_code(const char *device_id, const char *name, TimestampTz starts_at,

@@ -159,7 +159,7 @@ slots_from_jsonb(Jsonb *jb)
 		out = slot_time(obj, "check_out_time", i + 1);
 		slot->check_in = in.time;
 		slot->check_out = out.time;
-		/* the slot's zone is its check-in time's zone (SPEC §2.2 rule 3) */
+		/* the slot's zone is its check-in time's zone (doc/reference.md, "Matching", rule 3) */
 		zone = tod_value_zone(&in);
 		slot->zone_index = slots_zone_index(set, &zone);
 		slot->is_24_hour = slot_flag(obj, "is_24_hour", i + 1);

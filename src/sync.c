@@ -1,6 +1,6 @@
 /*
  * sync.c — oracode_sync_devices(): refresh oracode.devices and
- * oracode.time_slots from Seam's /devices/list (SPEC §2.4).
+ * oracode.time_slots from Seam's /devices/list (doc/reference.md, "oracode_sync_devices").
  *
  * All HTTP comes first (sync_fetch_devices), then all writes, in a few
  * set-based statements (sync_apply_devices): a failure at Seam leaves the

@@ -1,5 +1,5 @@
 /*
- * tod.c — the oracode_tod base type (SPEC §2.1): a Seam time of day such as
+ * tod.c — the oracode_tod base type (doc/reference.md, "oracode_tod"): a Seam time of day such as
  * "15:30:00[America/Los_Angeles]", "09:00:00Z" or "15:30:00-08:00[PST8PDT]".
  *
  * Parsing never throws, so that the slot reader can report a bad time in a
