@@ -1,5 +1,5 @@
 -- bench/match_plpgsql.sql — reference implementation of the slot-matching rule
--- (SPEC §2.2) in plain PL/pgSQL, independent of the C code.
+-- (doc/reference.md, "Matching") in plain PL/pgSQL, independent of the C code.
 --
 -- It is the yardstick for the C function oracode_match_slot(jsonb, ...): the
 -- benchmark (bench/match_slot.sh) times both and the oracle test
@@ -24,7 +24,7 @@ CREATE TYPE oracode_bench.slot_match AS (
     bound     text
 );
 
--- A Seam time of day (SPEC §2.1), parsed: the wall-clock time, the fixed UTC
+-- A Seam time of day (doc/reference.md, "oracode_tod"), parsed: the wall-clock time, the fixed UTC
 -- offset if one was given (ISO sign: -05:00 is five hours west of UTC), and the
 -- bracketed zone name if one was given.
 CREATE TYPE oracode_bench.tod AS (
@@ -35,7 +35,7 @@ CREATE TYPE oracode_bench.tod AS (
 
 -- Parse a Seam TOD string: HH:MM[:SS[.ffffff]], then Z or ±HH:MM and/or [zone].
 -- label names the string in error messages. Anything wrong raises 22023
--- (inside oracode_match_slot a bad time is "malformed slot JSON", SPEC §2.2).
+-- (inside oracode_match_slot a bad time is "malformed slot JSON", doc/reference.md, "Matching").
 CREATE FUNCTION oracode_bench.parse_tod(str text, label text)
 RETURNS oracode_bench.tod
 LANGUAGE plpgsql IMMUTABLE AS $$
@@ -80,7 +80,7 @@ BEGIN
 
     IF m[6] IS NOT NULL THEN
         r.zone := m[6];
-        -- Is it a name PostgreSQL's time zone database knows (SPEC §2.1)? The
+        -- Is it a name PostgreSQL's time zone database knows (doc/reference.md, "oracode_tod")? The
         -- TimeZone setting accepts exactly those (not abbreviations such as
         -- EDT, which AT TIME ZONE would also take). The trial setting is undone
         -- by raising out of the block, which rolls the sub-transaction back.
@@ -105,7 +105,7 @@ $$;
 -- With a zone this is exactly (d + wall) AT TIME ZONE zone, so DST gaps and
 -- overlaps resolve as PostgreSQL resolves them.
 --
--- Caveat, taken literally from SPEC §2.2 rule 4: AT TIME ZONE looks a name up in
+-- Caveat, taken literally from the matching rule, step 4 (doc/reference.md, "Matching"): AT TIME ZONE looks a name up in
 -- the abbreviation table before the zone database, so for the few names that
 -- are both a DST-observing zone and a fixed abbreviation (CET, EET, MET, WET)
 -- this uses the fixed winter offset all year. The C function uses the zone
@@ -202,7 +202,7 @@ BEGIN
 END
 $$;
 
--- SPEC §2.2, rules 1–7.
+-- doc/reference.md, "Matching", rules 1–7.
 CREATE FUNCTION oracode_bench.match_slot_plpgsql(time_slots jsonb, starts_at timestamptz,
                                                  ends_at timestamptz,
                                                  max_time_rounding text DEFAULT '1hour')
@@ -304,4 +304,4 @@ END
 $$;
 
 COMMENT ON FUNCTION oracode_bench.match_slot_plpgsql(jsonb, timestamptz, timestamptz, text) IS
-    'Reference PL/pgSQL implementation of oracode_match_slot (SPEC §2.2), for benchmarks and tests';
+    'Reference PL/pgSQL implementation of oracode_match_slot (doc/reference.md, "Matching"), for benchmarks and tests';

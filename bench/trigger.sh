@@ -18,7 +18,7 @@
 # of them; no oracode code runs, the history trigger is disabled and its rows written by the
 # statement), into the same tables with their indexes, foreign keys and CHECKs. The requests
 # are those the trigger made in a setup run. What the trigger costs above the floor is oracode's
-# own work; the floor itself is what the rows the SPEC asks for cost PostgreSQL.
+# own work; the floor itself is what the rows the contract asks for cost PostgreSQL.
 # The outbox starts each run holding BENCH_TRIGGER_HISTORY past requests, analyzed: a PMS
 # that has run for a while. The worker is kept from sending: after the device sync the cluster's oracode.api_key is
 # emptied, so requests stay queued (the worker still wakes at each commit, as it would).

@@ -6,7 +6,7 @@
  * never reach slots.c in a server and are skipped. The rest are parsed with
  * cJSON and handed to the real slots_from_jsonb through shim_jsonb.c. Checks:
  *   - slots_from_jsonb either returns a slot set or raises 22023 "malformed
- *     time slot JSON" (SPEC §2.2) — any other ERROR is a finding;
+ *     time slot JSON" (doc/reference.md, "Matching") — any other ERROR is a finding;
  *   - a returned set has one slot per element, each with a name, times
  *     within the day, a valid zone index, and the flags, name and user level
  *     id that the JSON says;

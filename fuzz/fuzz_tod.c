@@ -2,7 +2,7 @@
  * fuzz_tod.c — libFuzzer target for the oracode_tod parser (src/tod.c).
  *
  * Each input is one string as a user would cast it to oracode_tod. Beyond
- * "does not crash", it checks what the SPEC (§2.1) promises of the type:
+ * "does not crash", it checks what doc/reference.md ("oracode_tod") promises of the type:
  *   - tod_parse gives a time within the day and a zone or an offset;
  *   - oracode_tod_in accepts exactly what tod_parse accepts, and raises 22023
  *     for an unknown zone and 22007 for anything else malformed;

@@ -4,7 +4,7 @@
  * In a server an ERROR unwinds with siglongjmp to the nearest PG_TRY or to
  * the top of the command. Here it unwinds to shim_try, which hands the
  * harness the SQLSTATE and texts, so harnesses can check that each ERROR is
- * the one the SPEC promises. Messages are formatted by PostgreSQL's own
+ * the one doc/reference.md promises. Messages are formatted by PostgreSQL's own
  * pg_vsnprintf (libpgport), as in a server. Levels below ERROR are not
  * reported, as with a log level that hides them; FATAL and PANIC abort.
  */

@@ -6,7 +6,7 @@
  * shim: it keeps pg_tzset's contract (a name longer than TZ_STRLEN_MAX or
  * not in the database gives NULL; case does not matter; the canonical
  * spelling comes back from pg_get_timezone_name) over the names below, which
- * are the ones the SPEC, the README and the tests use. What is fuzzed is
+ * are the ones doc/reference.md, the README and the tests use. What is fuzzed is
  * tod_parse's own syntax handling around the lookup, not the zone database.
  */
 #include "postgres.h"

@@ -1,4 +1,4 @@
--- oracode_match_slot(time_slots jsonb, ...): the matching rule of SPEC §2.2
+-- oracode_match_slot(time_slots jsonb, ...): the matching rule of doc/reference.md, "Matching"
 SET datestyle = 'ISO, YMD';
 SET intervalstyle = 'postgres';
 SET client_min_messages = warning;

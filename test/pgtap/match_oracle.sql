@@ -1,5 +1,5 @@
 -- test/pgtap/match_oracle.sql — oracode_match_slot(jsonb, ...) against the
--- independent PL/pgSQL reference in bench/match_plpgsql.sql (SPEC §2.2).
+-- independent PL/pgSQL reference in bench/match_plpgsql.sql (doc/reference.md, "Matching").
 --
 -- 5,000 deterministic random bookings over five slot sets (America/Los_Angeles,
 -- Europe/Berlin, Australia/Lord_Howe with its 30-minute DST shift, fixed
@@ -230,21 +230,21 @@ $$;
 SELECT has_function('oracode_match_slot', ARRAY['jsonb', 'timestamp with time zone', 'timestamp with time zone', 'text'],
                     'oracode_match_slot(jsonb, timestamptz, timestamptz, text) exists');
 
--- SPEC §2.2 example, both implementations
+-- the documented example (Seam's guide), both implementations
 SELECT results_eq(
     $$SELECT (m).slot_name, (m).starts_at, (m).ends_at, (m).bound
       FROM (SELECT oracode_match_slot('[{"name": "Guest", "check_in_time": "16:00:00[America/Los_Angeles]",
                                          "check_out_time": "10:00:00[America/Los_Angeles]"}]',
                                       '2024-09-10 15:45-07', '2024-09-15 10:15-07') AS m) x$$,
     $$VALUES ('Guest'::text, '2024-09-10 16:00-07'::timestamptz, '2024-09-15 10:00-07'::timestamptz, 'hourly'::text)$$,
-    'SPEC example: 15:45 -> 10:15 rounds to the 16:00 -> 10:00 slot (C)');
+    'the documented example: 15:45 -> 10:15 rounds to the 16:00 -> 10:00 slot (C)');
 SELECT results_eq(
     $$SELECT (m).slot_name, (m).starts_at, (m).ends_at, (m).bound
       FROM (SELECT oracode_bench.match_slot_plpgsql('[{"name": "Guest", "check_in_time": "16:00:00[America/Los_Angeles]",
                                                        "check_out_time": "10:00:00[America/Los_Angeles]"}]',
                                                     '2024-09-10 15:45-07', '2024-09-15 10:15-07') AS m) x$$,
     $$VALUES ('Guest'::text, '2024-09-10 16:00-07'::timestamptz, '2024-09-15 10:00-07'::timestamptz, 'hourly'::text)$$,
-    'SPEC example: 15:45 -> 10:15 rounds to the 16:00 -> 10:00 slot (reference)');
+    'the documented example: 15:45 -> 10:15 rounds to the 16:00 -> 10:00 slot (reference)');
 
 SELECT is((SELECT count(*) FROM oracle_bookings), 5000::bigint, '5000 bookings generated');
 
