@@ -59,7 +59,7 @@ SELECT faults.wait_for(format('SELECT faults.unsettled(%L) = 0', :'devs'), 60) A
 SELECT coalesce(errors -> 0 ->> 'message', '') AS refused_message, coalesce(last_error, '') AS refused_last_error,
        coalesce(last_request_id, '') AS refused_request_id
   FROM oracode.access_codes WHERE device_id = :'d4' \gset
-SELECT coalesce(sum(n), 0)::bigint AS leaks1, string_agg(relname, ', ') FILTER (WHERE n > 0) AS leaked1
+SELECT coalesce(sum(n), 0)::bigint AS leaks1, coalesce(string_agg(relname, ', ') FILTER (WHERE n > 0), 'none') AS leaked1
   FROM faults.leaks(ARRAY[:'key', :'token']) \gset
 
 -- phase 2: the worker's device sync is answered with a 400 echo (twice)
@@ -133,7 +133,7 @@ SELECT count(*) FILTER (WHERE detail LIKE 'adopted % after no answer to the crea
        count(*) FILTER (WHERE detail LIKE 'adopted % after no answer to the create: unreadable 200 answer: Parsing the response body would take more than % times its size in memory.') AS adopted_dense,
        count(*) FILTER (WHERE new_status IN ('unknown', 'failed', 'expired')) AS wrong_states
   FROM ev \gset
-SELECT coalesce(sum(n), 0)::bigint AS leaks, string_agg(relname, ', ') FILTER (WHERE n > 0) AS leaked
+SELECT coalesce(sum(n), 0)::bigint AS leaks, coalesce(string_agg(relname, ', ') FILTER (WHERE n > 0), 'none') AS leaked
   FROM faults.leaks(ARRAY[:'key', :'token']) \gset
 
 -- the server log since the scenario began
@@ -176,7 +176,7 @@ SELECT ok(:'refused_message' LIKE E'fault-proxy: the request''s headers were:\r\
   'its errors keep Seam''s message, with the bearer token masked');
 SELECT ok(strpos(:'refused_last_error', 'BEARER ****') > 0 AND strpos(:'refused_request_id', 'echo Bearer ****') = 1,
   'last_error masks a bearer token the client never sent; last_request_id masks the echoed header');
-SELECT ok(:leaks1 = 0, 'phase 1: no table or view of oracode holds the API key or the token: ' || coalesce(:'leaked1', 'none'));
+SELECT ok(:leaks1 = 0, 'phase 1: no table or view of oracode holds the API key or the token: ' || :'leaked1');
 SELECT ok(:'settled1', 'phase 1: every request of the three locks reached set');
 SELECT ok(:'sync_failed' AND :'spent2', 'phase 2: the worker''s sync failed on the echo, as worker_health says');
 SELECT ok(strpos(:'sync_detail', :'key') = 0 AND strpos(:'sync_detail', :'token') = 0,
@@ -197,7 +197,7 @@ SELECT ok(:adopted_echo = 2 AND :adopted_oversized = 2 AND :adopted_dense = 1,
   format('their events say why: %s echoes, %s larger than the limit, %s too costly to parse',
          :adopted_echo, :adopted_oversized, :adopted_dense));
 SELECT is(:wrong_states, 0, 'no row was ever marked unknown, failed or expired from a hostile answer');
-SELECT ok(:leaks = 0, 'in the end no table or view of oracode holds the API key or the token: ' || coalesce(:'leaked', 'none'));
+SELECT ok(:leaks = 0, 'in the end no table or view of oracode holds the API key or the token: ' || :'leaked');
 SELECT is(:forged_lines, 0, 'no server log line starts with a line forged by a device, a slot or an echo');
 SELECT ok(:escaped_lines >= 3 AND :echo_lines >= 1,
   format('the names and the echo are in the log, escaped (%s and %s lines)', :escaped_lines, :echo_lines));
