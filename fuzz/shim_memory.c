@@ -117,6 +117,27 @@ palloc0(Size size)
 	return shim_alloc(size, true);
 }
 
+/*
+ * palloc_extended: as palloc, with MCXT_ALLOC_ZERO, and MCXT_ALLOC_NO_OOM
+ * (a NULL instead of an ERROR; malloc failing aborts here anyway).
+ */
+void *
+palloc_extended(Size size, int flags)
+{
+	return shim_alloc(size, (flags & MCXT_ALLOC_ZERO) != 0);
+}
+
+/* GetMemoryChunkSpace: the chunk's size with its header, as the parse budget counts it. */
+Size
+GetMemoryChunkSpace(void *pointer)
+{
+	ShimChunk  *chunk = chunk_of(pointer, "GetMemoryChunkSpace");
+	Size		size = chunk->size;
+
+	ASAN_POISON_MEMORY_REGION(chunk, sizeof(ShimChunk));
+	return size + sizeof(ShimChunk);
+}
+
 /* pfree: free at once, so that ASan reports any later use. */
 void
 pfree(void *pointer)

@@ -45,6 +45,7 @@
 
 #include "booking_batch.h"
 #include "oracode.h"
+#include "seam_text.h"
 
 PG_FUNCTION_INFO_V1(oracode_booking_trigger);
 
@@ -542,6 +543,8 @@ create_code_or_warn(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relat
 		CurrentResourceOwner = owner;
 		if (!is_refusal(err->sqlerrcode))
 			ReThrowError(err);
+		/* a refusal quotes the device's and its slots' names as Seam gave them */
+		seam_error_data_for_log(err);
 		ereport(WARNING,
 				(errcode(err->sqlerrcode),
 				 errmsg("oracode: no code requested for booking %s: %s", ref ? ref : "NULL", err->message),

@@ -25,6 +25,7 @@ int			oracode_max_connections = 8;
 int			oracode_create_rate_limit = 10;
 int			oracode_batch_size = 100;
 int			oracode_retry_max_delay = 600;
+int			oracode_max_response_size = 32 * 1024;
 
 /* Show a secret as set or not set, never its value. */
 static const char *
@@ -117,6 +118,17 @@ oracode_define_gucs(void)
 							"Longest wait between retries of a failing request.",
 							NULL, &oracode_retry_max_delay, 600, 1, 86400,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	/*
+	 * Parsing an answer costs a fixed multiple of its size at most (see
+	 * seam_json.c), so this bounds the memory one answer can take. The floor
+	 * keeps every answer oracode asks for (a page of oracode.batch_size
+	 * devices, a list of that many codes) well within reach.
+	 */
+	DefineCustomIntVariable("oracode.max_response_size",
+							"Largest answer from Seam that is accepted.",
+							"A larger answer is refused and counts as a failed request.",
+							&oracode_max_response_size, 32 * 1024, 1024, 256 * 1024,
+							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("oracode");
 }
 

@@ -28,7 +28,17 @@
  *
  * The API key goes into the Authorization header and nowhere else: no
  * CURLOPT_VERBOSE, no logging of headers, and the header text is wiped
- * before it is freed.
+ * before it is freed. What comes back is not trusted to leave it out: an
+ * endpoint (or a proxy) may echo the request's headers in an error message
+ * or a header, and that text is stored in tables other roles read and
+ * quoted in the log. So every answer is redacted where its transfer ends,
+ * before anyone parses it: each occurrence of the key that was sent, and
+ * the token after any "Bearer ", is overwritten with '*' of the same
+ * length (seam_text.c), in the body, the request id and curl's error text.
+ *
+ * An answer larger than oracode.max_response_size is cut off and refused
+ * (the transfer fails, so the request counts as unanswered and a create is
+ * reconciled); the parser bounds what parsing an accepted one costs.
  */
 #include "postgres.h"
 
@@ -41,6 +51,7 @@
 
 #include "guc.h"
 #include "seam_http.h"
+#include "seam_text.h"
 
 #if LIBCURL_VERSION_NUM < 0x075500
 #error "oracode needs libcurl 7.85.0 or later (CURLOPT_PROTOCOLS_STR)"
@@ -49,8 +60,8 @@
 /* Longest wait between two interrupt checks. */
 #define POLL_SLICE_MS	100
 
-/* Largest response body accepted; a bigger one is cut off as an error. */
-#define MAX_BODY_BYTES	(256 * 1024 * 1024)
+/* Room to redact a whole header value before it is cut to its field's size. */
+#define HEADER_VALUE_MAX	2048
 
 /* One request of a batch and the libcurl objects it owns. */
 typedef struct HttpTransfer
@@ -58,8 +69,10 @@ typedef struct HttpTransfer
 	SeamRequest *req;
 	CURL	   *easy;			/* NULL once cleaned up */
 	struct curl_slist *headers; /* NULL once freed */
-	bool		too_large;		/* the body hit MAX_BODY_BYTES */
+	bool		too_large;		/* the body went past max_body */
 	bool		send_once;		/* never send the body a second time (not a read) */
+	size_t		max_body;		/* oracode.max_response_size in bytes, when the request started */
+	const char *key;			/* the API key sent, to mask in what comes back; valid while the call runs */
 	size_t		body_len;		/* request body length */
 	size_t		body_pos;		/* bytes of it handed to libcurl so far */
 	char		errbuf[CURL_ERROR_SIZE];
@@ -296,10 +309,14 @@ header_callback(char *buffer, size_t size, size_t nitems, void *userdata)
 
 	if (namelen == 15 && pg_strncasecmp(buffer, "seam-request-id", 15) == 0)
 	{
-		size_t		n = Min((size_t) (end - value), sizeof(resp->request_id) - 1);
+		/* mask the whole value first: cut first, a key across the cut would survive in part */
+		char		whole[HEADER_VALUE_MAX];
+		size_t		n = Min((size_t) (end - value), sizeof(whole) - 1);
 
-		memcpy(resp->request_id, value, n);
-		resp->request_id[n] = '\0';
+		memcpy(whole, value, n);
+		whole[n] = '\0';
+		seam_redact_secrets(whole, n, ((HttpTransfer *) userdata)->key);
+		strlcpy(resp->request_id, whole, sizeof(resp->request_id));
 	}
 	else if (namelen == 11 && pg_strncasecmp(buffer, "retry-after", 11) == 0)
 	{
@@ -332,12 +349,12 @@ write_callback(char *ptr, size_t size, size_t nmemb, void *userdata)
 		size_t		want = Max((size_t) body->maxlen * 2, (size_t) body->len + n + 1);
 		char	   *grown;
 
-		if ((size_t) body->len + n > MAX_BODY_BYTES)
+		if ((size_t) body->len + n > xfer->max_body)
 		{
 			xfer->too_large = true;
 			return 0;
 		}
-		want = Min(want, (size_t) MAX_BODY_BYTES + 1);
+		want = Min(want, xfer->max_body + 1);
 		grown = MemoryContextAllocExtended(GetMemoryChunkContext(body->data), want,
 										   MCXT_ALLOC_NO_OOM);
 		if (grown == NULL)
@@ -467,6 +484,8 @@ transfer_start(CURLM *multi, HttpTransfer *xfer, const char *base, const char *p
 	xfer->body_len = strlen(req->body);
 	xfer->body_pos = 0;
 	xfer->send_once = !path_is_read(req->path);
+	xfer->max_body = (size_t) oracode_max_response_size * 1024;
+	xfer->key = key;
 	/*
 	 * A create that meets a kept-alive connection the server is just closing
 	 * for idleness fails (it cannot be resent) and costs a reconciliation:
@@ -483,7 +502,7 @@ transfer_start(CURLM *multi, HttpTransfer *xfer, const char *base, const char *p
 				 "CURLOPT_POSTFIELDSIZE_LARGE");
 	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_HTTPHEADER, xfer->headers), "CURLOPT_HTTPHEADER");
 	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_USERAGENT, "oracode/" EXTVERSION), "CURLOPT_USERAGENT");
-	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) MAX_BODY_BYTES),
+	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) xfer->max_body),
 				 "CURLOPT_MAXFILESIZE_LARGE");
 	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_HEADERFUNCTION, header_callback), "CURLOPT_HEADERFUNCTION");
 	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_HEADERDATA, xfer), "CURLOPT_HEADERDATA");
@@ -533,7 +552,10 @@ surely_not_sent(CURL *easy, CURLcode rc)
 	}
 }
 
-/* Record the outcome of a finished transfer and free its libcurl objects. */
+/*
+ * Record the outcome of a finished transfer, mask the secrets in what came
+ * back, and free its libcurl objects.
+ */
 static void
 transfer_finish(HttpTransfer *xfer, CURLcode rc)
 {
@@ -553,12 +575,25 @@ transfer_finish(HttpTransfer *xfer, CURLcode rc)
 		resp->status = 0;
 		resp->maybe_sent = !surely_not_sent(xfer->easy, rc);
 		if (xfer->too_large || rc == CURLE_FILESIZE_EXCEEDED)
-			snprintf(resp->error, sizeof(resp->error), "response body larger than %d MB",
-					 MAX_BODY_BYTES / (1024 * 1024));
+		{
+			/* the answer came and was refused: unreadable, like a garbled one */
+			resp->too_large = true;
+			if (xfer->max_body % (1024 * 1024) == 0)
+				snprintf(resp->error, sizeof(resp->error),
+						 "response body larger than oracode.max_response_size (%zu MB)",
+						 xfer->max_body / (1024 * 1024));
+			else
+				snprintf(resp->error, sizeof(resp->error),
+						 "response body larger than oracode.max_response_size (%zu kB)",
+						 xfer->max_body / 1024);
+		}
 		else
 			strlcpy(resp->error, xfer->errbuf[0] ? xfer->errbuf : curl_easy_strerror(rc),
 					sizeof(resp->error));
 	}
+	seam_redact_secrets(resp->body.data, resp->body.len, xfer->key);
+	seam_redact_secrets(resp->error, strlen(resp->error), xfer->key);
+	seam_redact_secrets(resp->request_id, strlen(resp->request_id), xfer->key);
 	transfer_cleanup(xfer);
 }
 
@@ -594,6 +629,7 @@ response_init(SeamResponse *resp)
 	resp->status = 0;
 	resp->curl_code = 0;
 	resp->timed_out = false;
+	resp->too_large = false;
 	resp->maybe_sent = false;
 	resp->retry_after = -1;
 	resp->request_id[0] = '\0';

@@ -17,11 +17,13 @@ typedef struct SeamResponse
 	long		status;			/* HTTP status; 0 when no response arrived */
 	int			curl_code;		/* CURLcode; 0 (CURLE_OK) when a response arrived */
 	bool		timed_out;		/* connect or total timeout hit */
+	bool		too_large;		/* an answer came but was larger than oracode.max_response_size */
 	bool		maybe_sent;		/* the request may have reached Seam (false only when it surely did not) */
 	int			retry_after;	/* seconds from a Retry-After header, -1 if none */
 	char		request_id[64]; /* seam-request-id response header, "" if none */
 	char		error[256];		/* curl's error text when status is 0, else "" */
 	StringInfoData body;		/* response body, palloc'd, NUL-terminated */
+	/* the API key and any bearer token are masked in request_id, error and body */
 } SeamResponse;
 
 typedef struct SeamRequest

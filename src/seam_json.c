@@ -11,6 +11,16 @@
  *
  * cJSON allocates through palloc (seam_json_init), so a parse tree that an
  * ERROR interrupts is freed with the memory context like everything else.
+ *
+ * Parsing costs memory out of proportion to the text for some shapes: each
+ * value is a 64-byte node (80 with palloc's header), so "[[],[],...]" costs
+ * about 27 times its size and "[0,0,...]" 40. seam_http.c caps the size of
+ * an answer (oracode.max_response_size); here, what one parse of an answer
+ * allocates is counted, and once it passes PARSE_BUDGET_MULTIPLE times the
+ * body's size the allocator hook answers NULL, which makes cJSON give up
+ * cleanly (it frees what it built and returns NULL). Seam's real answers
+ * need far less (see PARSE_BUDGET_MULTIPLE), so only a body built to
+ * exhaust memory is refused, and it is refused as unreadable.
  */
 #include "postgres.h"
 
@@ -18,6 +28,7 @@
 
 #include "mb/pg_wchar.h"
 #include "utils/datetime.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "seam_json.h"
@@ -25,11 +36,58 @@
 /* How much of a non-JSON body is quoted back in a problem text. */
 #define EXCERPT_LEN 120
 
-/* cJSON's allocator: palloc in the current memory context. */
+/*
+ * The memory one parse of a body may take, as a multiple of the body's size,
+ * counted as palloc's chunk space (headers and rounding included), plus
+ * PARSE_BUDGET_FLOOR for tiny bodies. Measured on the answers of Seam's fake
+ * (@seamapi/fake-seam-connect 1.86.0), whose objects have Seam's full shape:
+ * an access code 5.1-5.2 times its size, a list of 100 codes (61 kB) 5.0, a
+ * page of 100 Oracode devices (250 kB) 4.9, a slot array 4.2-5.0, an error
+ * body 3.6. So 10 leaves twice the room real answers need, and still
+ * refuses the shapes that cost most ("[[],[],...]" 26.6, "[0,0,...]" 40)
+ * long before they are built; at the default oracode.max_response_size
+ * (32 MB) one parse takes at most 320 MB.
+ */
+#define PARSE_BUDGET_MULTIPLE 10
+#define PARSE_BUDGET_FLOOR (64 * 1024)
+
+#define PARSE_BUDGET_PROBLEM \
+	"Parsing the response body would take more than " CppAsString2(PARSE_BUDGET_MULTIPLE) \
+	" times its size in memory."
+
+/*
+ * The budget of the parse under way (0: none, for every other use of cJSON:
+ * the worker's own JSON, request bodies), what it spent, and whether an
+ * allocation was refused (over budget, or no memory left).
+ */
+static Size parse_budget = 0;
+static Size parse_spent = 0;
+static bool parse_refused = false;
+
+/*
+ * cJSON's allocator: palloc in the current memory context. During a
+ * budgeted parse it never raises (an ERROR would leave the budget set):
+ * out of memory or over budget, it answers NULL and cJSON fails cleanly.
+ */
 static void *
 json_alloc(size_t size)
 {
-	return palloc(size);
+	void	   *p;
+
+	if (parse_budget == 0)
+		return palloc(size);
+	if (parse_refused)
+		return NULL;
+	p = palloc_extended(size, MCXT_ALLOC_NO_OOM);
+	if (p != NULL)
+	{
+		parse_spent += GetMemoryChunkSpace(p);
+		if (parse_spent <= parse_budget)
+			return p;
+		pfree(p);
+	}
+	parse_refused = true;
+	return NULL;
 }
 
 /* cJSON's deallocator: cJSON frees NULL in places, which pfree does not accept. */
@@ -52,27 +110,47 @@ seam_json_init(void)
 	cJSON_InitHooks(&hooks);
 }
 
-/* Parse a response body; NULL with *problem set if it is not JSON at all. */
+/*
+ * Parse a response body within the memory budget; NULL with *problem set if
+ * it is not JSON at all, or would take too much memory to parse.
+ */
 static cJSON *
 parse_body(const char *body, const char **problem)
 {
 	cJSON	   *root;
+	size_t		len;
 
 	if (body == NULL || body[0] == '\0')
 	{
 		*problem = "The response body is empty.";
 		return NULL;
 	}
+	len = strlen(body);
 	/* strings are handed on to the database, so refuse invalid UTF-8 up front */
-	if (!pg_verify_mbstr(PG_UTF8, body, strlen(body), true))
+	if (!pg_verify_mbstr(PG_UTF8, body, len, true))
 	{
 		*problem = "The response body is not valid UTF-8.";
 		return NULL;
 	}
+	/* nothing between here and the reset can raise: json_alloc does not while a budget is set */
+	parse_budget = (Size) len * PARSE_BUDGET_MULTIPLE + PARSE_BUDGET_FLOOR;
+	parse_spent = 0;
+	parse_refused = false;
 	root = cJSON_ParseWithOpts(body, NULL, true);
+	parse_budget = 0;
 	if (root == NULL)
-		*problem = "The response body is not JSON.";
+		*problem = parse_refused ? PARSE_BUDGET_PROBLEM : "The response body is not JSON.";
 	return root;
+}
+
+/*
+ * Parse an answer from Seam as parse_body does, for callers that read the
+ * tree themselves (worker_json.c); free it with cJSON_Delete.
+ */
+struct cJSON *
+seam_json_parse(const char *body, const char **problem)
+{
+	return parse_body(body, problem);
 }
 
 /* A copy of the start of a body, printable ASCII only, for messages. */

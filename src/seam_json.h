@@ -77,6 +77,10 @@ typedef struct SeamTimeSlot
 
 extern void seam_json_init(void);
 
+/* An answer's JSON tree (cJSON_Delete it), or NULL with a problem sentence. */
+struct cJSON;
+extern struct cJSON *seam_json_parse(const char *body, const char **problem);
+
 extern bool seam_parse_error(const char *body, SeamError *err);
 extern bool seam_parse_access_code(const char *body, SeamAccessCode *ac, const char **problem);
 extern bool seam_parse_access_codes(const char *body, SeamAccessCode **acs, int *n, const char **problem);

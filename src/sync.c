@@ -44,6 +44,7 @@
 #include "owner.h"
 #include "seam_http.h"
 #include "seam_json.h"
+#include "seam_text.h"
 #include "redact.h"
 #include "sync.h"
 
@@ -68,18 +69,30 @@ typedef struct Columns
 } Columns;
 
 
+/*
+ * Text from Seam for a message: secrets masked (seam_http.c masked the key
+ * sent and bearer tokens already; this also masks the configured secrets),
+ * control characters escaped so that it cannot forge log lines.
+ */
+static char *
+for_log(const char *s)
+{
+	return seam_text_for_log(oracode_redact(s));
+}
+
 /* Seam's request id for messages. */
 static const char *
 request_id(const SeamResponse *resp)
 {
-	return resp->request_id[0] ? resp->request_id : "none";
+	return resp->request_id[0] ? for_log(resp->request_id) : "none";
 }
 
 /*
  * Raise the ERROR for a request that got no 200: no answer at all (08001
- * when it surely never reached Seam, else 08006), a rejected key (28000),
- * or another status (38000, Seam being the external routine), with the
- * status, Seam's error type and message and the seam-request-id.
+ * when it surely never reached Seam, else 08006), an answer larger than
+ * oracode.max_response_size (54000), a rejected key (28000), or another
+ * status (38000, Seam being the external routine), with the status, Seam's
+ * error type and message and the seam-request-id.
  */
 static void
 raise_http_failure(const SeamRequest *req)
@@ -88,20 +101,26 @@ raise_http_failure(const SeamRequest *req)
 	SeamError	err;
 	char	   *what;
 
+	if (resp->too_large)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("answer from Seam to %s is too large", req->path),
+				 errdetail("The answer was refused: %s.", for_log(resp->error)),
+				 errhint("Raise oracode.max_response_size, or lower oracode.batch_size so that each page of devices is smaller.")));
 	if (resp->status == 0)
 		ereport(ERROR,
 				(errcode(resp->maybe_sent ? ERRCODE_CONNECTION_FAILURE
 						 : ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
 				 resp->timed_out ? errmsg("request to Seam timed out") : errmsg("could not reach Seam"),
-				 errdetail("POST %s failed: %s.", req->path, oracode_redact(resp->error)),
+				 errdetail("POST %s failed: %s.", req->path, for_log(resp->error)),
 				 errhint("Check oracode.api_url and the network; oracode.connect_timeout and "
 						 "oracode.request_timeout bound the wait.")));
 
 	/* a body that is not Seam's error JSON (a proxy's page, an empty 503) is quoted instead */
 	if (seam_parse_error(resp->body.data, &err))
-		what = psprintf("Seam's error is %s: %s", oracode_redact(err.type), oracode_redact(err.message));
+		what = psprintf("Seam's error is %s: %s", for_log(err.type), for_log(err.message));
 	else
-		what = psprintf("The body is not a Seam error: %s", oracode_redact(err.message));
+		what = psprintf("The body is not a Seam error: %s", for_log(err.message));
 	if (resp->status == 401)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
@@ -205,9 +224,9 @@ sync_fetch_devices(void)
 				ereport(WARNING,
 						(errcode(ERRCODE_WARNING),
 						 errmsg("skipping Oracode device \"%s\" with a device_id that is not a UUID",
-								dev->display_name),
+								for_log(dev->display_name)),
 						 errdetail("Seam gave device_id \"%s\"; oracode.devices keys devices by uuid.",
-								   dev->device_id)));
+								   for_log(dev->device_id))));
 				continue;
 			}
 			uuid_from_text(dev->device_id, &id);
@@ -336,8 +355,9 @@ collect_slots(Columns *slots, const SeamDevice *dev, Oid todtype)
 	{
 		ereport(WARNING,
 				(errcode(ERRCODE_WARNING),
-				 errmsg("storing no time slots for device \"%s\" (%s)", dev->display_name, dev->device_id),
-				 errdetail("%s", problem)));
+				 errmsg("storing no time slots for device \"%s\" (%s)", for_log(dev->display_name),
+						dev->device_id),
+				 errdetail("%s", for_log(problem))));
 		return;
 	}
 	for (i = 0; i < n; i++)
@@ -349,9 +369,9 @@ collect_slots(Columns *slots, const SeamDevice *dev, Oid todtype)
 			ereport(WARNING,
 					(errcode(ERRCODE_WARNING),
 					 errmsg("skipping malformed time slot %d (\"%s\") of device \"%s\" (%s)",
-							s->position, s->name ? s->name : "no name", dev->display_name,
-							dev->device_id),
-					 errdetail("%s", s->problem),
+							s->position, s->name ? for_log(s->name) : "no name",
+							for_log(dev->display_name), dev->device_id),
+					 errdetail("%s", for_log(s->problem)),
 					 errhint("Bookings that only this slot would fit will not match until the slot is fixed in Seam.")));
 			continue;
 		}

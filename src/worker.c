@@ -29,6 +29,7 @@
 #include "guc.h"
 #include "owner.h"
 #include "seam_http.h"
+#include "seam_text.h"
 #include "shmem.h"
 #include "sync.h"
 #include "worker.h"
@@ -185,6 +186,12 @@ worker_sync(MemoryContext loop_cxt)
 		/* it may have failed because the extension went away */
 		ext_known = false;
 		MemoryContextSwitchTo(loop_cxt);
+		/*
+		 * The texts may quote Seam's (a name, an error message): escaped, so
+		 * that they cannot forge log lines. sync.c escapes what it quotes,
+		 * and escaping twice changes nothing; this covers the rest.
+		 */
+		seam_error_data_for_log(edata);
 		ereport(WARNING,
 				(errmsg("oracode worker: device sync failed: %s", edata->message),
 				 edata->detail ? errdetail_internal("%s", edata->detail) : 0));

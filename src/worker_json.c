@@ -69,7 +69,9 @@ wj_describe_failure(const SeamResponse *resp, char *buf, size_t len)
 {
 	SeamError	err;
 
-	if (resp->status == 0)
+	if (resp->too_large)
+		strlcpy(buf, resp->error, len);
+	else if (resp->status == 0)
 		snprintf(buf, len, "%s%s", resp->timed_out ? "timeout: " : "no response: ",
 				 resp->error[0] ? resp->error : "connection failed");
 	else if (seam_parse_error(resp->body.data, &err))
@@ -122,7 +124,8 @@ code_problem(const cJSON *c)
 const char *
 wj_check_codes(const char *body, const char *key)
 {
-	cJSON	   *root = cJSON_Parse(body ? body : "");
+	const char *problem = NULL;
+	cJSON	   *root = seam_json_parse(body, &problem);
 	const cJSON *v;
 	const cJSON *c;
 	const char *first = NULL;
@@ -130,7 +133,7 @@ wj_check_codes(const char *body, const char *key)
 				total = 0;
 
 	if (root == NULL)
-		return "The response body is not JSON.";
+		return problem;
 	v = cJSON_GetObjectItemCaseSensitive(root, key);
 	if (cJSON_IsArray(v))
 	{

@@ -37,6 +37,16 @@
 //   wrong_types forward, answer with "fields" of each access code given the wrong JSON type
 //               (default: access_code_id, device_id, name, status, code, errors, warnings);
 //               the field "access_codes" or "access_code" replaces the whole list or object
+//   echo_headers answer "status" (default 400) with a Seam-style JSON error whose message echoes
+//               every request header, Authorization included, as "name: value" lines ended by
+//               CRLF (plus "Proxy-Authorization: BEARER <token>" when "token" is given: a
+//               credential the client never sent), and a seam-request-id header that echoes the
+//               Authorization header; "forward":true forwards first (the request took effect)
+//   oversized   forward, answer "status" (default: the upstream's) with the upstream JSON grown
+//               to "bytes" bytes (default 1 MiB) by a "padding" string member; "chunked":true
+//               sends it in chunks without a Content-Length, so only the client's count stops it
+//   dense       forward, answer the upstream JSON grown to "bytes" bytes by a "padding" member
+//               that is an array of empty arrays ([[],[],...]): small on the wire, costly to parse
 import http from 'node:http';
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -44,7 +54,8 @@ import { parseArgs } from 'node:util';
 const HOST = '127.0.0.1';
 const PREFIX = '/_proxy/';
 const MAX_BODY = 16 << 20;
-const ACTIONS = new Set(['pass', 'delay', 'drop', 'reset', 'status', 'truncate', 'short_body', 'non_json', 'wrong_types']);
+const ACTIONS = new Set(['pass', 'delay', 'drop', 'reset', 'status', 'truncate', 'short_body', 'non_json', 'wrong_types',
+  'echo_headers', 'oversized', 'dense']);
 // what each field becomes under wrong_types: valid JSON, wrong type
 const WRONG = {
   access_code_id: 12345, device_id: false, name: { first: 'Guest' }, status: ['set'], code: 123456,
@@ -85,12 +96,13 @@ function checkRule(r, i) {
   const bad = (msg) => { throw new HttpError(400, `rule ${i}: ${msg}`); };
   if (typeof r !== 'object' || r === null || Array.isArray(r)) bad('must be an object');
   if (!ACTIONS.has(r.action)) bad(`action must be one of ${[...ACTIONS].join(', ')}`);
-  for (const k of ['path', 'device_id', 'body', 'content_type']) if (r[k] !== undefined && typeof r[k] !== 'string') bad(`${k} must be a string`);
+  for (const k of ['path', 'device_id', 'body', 'content_type', 'token']) if (r[k] !== undefined && typeof r[k] !== 'string') bad(`${k} must be a string`);
   for (const k of ['count', 'ms', 'status', 'retry_after', 'bytes']) {
     if (r[k] !== undefined && !(Number.isInteger(r[k]) && r[k] >= 0)) bad(`${k} must be an integer >= 0`);
   }
   if (r.probability !== undefined && !(typeof r.probability === 'number' && r.probability >= 0 && r.probability <= 1)) bad('probability must be in [0, 1]');
   if (r.forward !== undefined && typeof r.forward !== 'boolean') bad('forward must be a boolean');
+  if (r.chunked !== undefined && typeof r.chunked !== 'boolean') bad('chunked must be a boolean');
   if (r.fields !== undefined && !(Array.isArray(r.fields) && r.fields.every((f) => typeof f === 'string'))) bad('fields must be an array of strings');
   if (r.action === 'status' && r.status === undefined) bad('status needs "status"');
   if (r.action === 'delay' && r.ms === undefined) bad('delay needs "ms"');
@@ -171,6 +183,26 @@ function passHeaders(h) {
     if (!['content-length', 'transfer-encoding', 'connection', 'keep-alive'].includes(k)) out[k] = v;
   }
   return out;
+}
+
+// The upstream JSON object (or an empty one) with a "padding" member that brings the whole to
+// about `bytes` bytes: a string of x, or (dense) an array of empty arrays.
+function padded(body, bytes, dense) {
+  const j = tryJson(body);
+  const obj = typeof j === 'object' && j !== null && !Array.isArray(j) ? j : {};
+  const base = JSON.stringify({ ...obj, padding: null });
+  const head = base.slice(0, -'null}'.length);
+  const room = Math.max(2, bytes - head.length - 1);
+  const pad = dense ? `[${'[],'.repeat(Math.max(0, Math.floor((room - 4) / 3)))}[]]` : `"${'x'.repeat(room - 2)}"`;
+  return Buffer.from(`${head}${pad}}`);
+}
+
+// An echo of the request's headers as Seam-style JSON error text (see echo_headers above).
+function echoBody(req, token) {
+  const lines = Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`);
+  if (token) lines.push(`Proxy-Authorization: BEARER ${token}`);
+  const message = `fault-proxy: the request's headers were:\r\n${lines.join('\r\n')}\r\n`;
+  return JSON.stringify({ error: { type: 'echo', message, headers: req.headers }, ok: false });
 }
 
 // A Seam-style JSON error body for a status the proxy makes up.
@@ -290,6 +322,29 @@ function makeProxy(opt) {
         up = await doForward();
         entry.status = answer(res, up.status, passHeaders(up.headers), wrongTypes(up.body, rule.fields ?? DEFAULT_WRONG_FIELDS));
         break;
+      case 'echo_headers': {
+        if (rule.forward) await doForward();
+        const headers = { 'content-type': 'application/json', 'seam-request-id': `echo ${req.headers.authorization ?? ''}` };
+        entry.status = answer(res, rule.status ?? 400, headers, Buffer.from(echoBody(req, rule.token)));
+        break;
+      }
+      case 'oversized':
+      case 'dense': {
+        up = await doForward();
+        const big = padded(up.body, rule.bytes ?? (1 << 20), action === 'dense');
+        const status = rule.status ?? up.status;
+        const headers = { ...passHeaders(up.headers), 'content-type': 'application/json' };
+        // the client hangs up once it has had enough: that is the point, not a proxy failure
+        res.on('error', () => {});
+        if (action === 'oversized' && rule.chunked) {
+          if (res.socket?.destroyed || res.destroyed) { entry.status = 'client_gone'; break; }
+          res.writeHead(status, headers);
+          for (let i = 0; i < big.length && !res.destroyed; i += 1 << 16) res.write(big.subarray(i, i + (1 << 16)));
+          res.end();
+          entry.status = status;
+        } else entry.status = answer(res, status, headers, big);
+        break;
+      }
       default:
         throw new Error(`unhandled action ${action}`);
     }
