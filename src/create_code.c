@@ -45,6 +45,7 @@
 #include "match.h"
 #include "oracode.h"
 #include "owner.h"
+#include "seam_text.h"
 #include "spi_plans.h"
 
 PG_FUNCTION_INFO_V1(oracode_create_code);
@@ -149,7 +150,7 @@ device_for_request(pg_uuid_t *device_id)
 	if (!set->device->can_program_offline)
 		ereport(ERROR,
 				(errcode(ERRCODE_ORACODE_NOT_OFFLINE),
-				 errmsg("device \"%s\" cannot program offline access codes", set->device->display_name),
+				 errmsg("device \"%s\" cannot program offline access codes", seam_text_for_log(set->device->display_name)),
 				 errdetail("Seam reports can_program_offline_access_codes = false for device %s.",
 						   uuid_text(device_id)),
 				 errhint("Check the lock's Oracode setup in Seam, then run oracode_sync_devices().")));
@@ -186,8 +187,25 @@ raise_no_slot(pg_uuid_t *device_id, TimestampTz starts_at, TimestampTz ends_at, 
 	TimestampTzGetDatum(ends_at), rounding};
 	char		nulls[4] = {' ', ' ', ' ', rounding_null ? 'n' : ' '};
 
-	SPI_execute_with_args("SELECT oracode.raise_no_slot(d, $2, $3, $4) FROM oracode.devices d "
-						  "WHERE d.device_id = $1", 4, types, values, nulls, false, 0);
+	MemoryContext cxt = CurrentMemoryContext;
+
+	/* its DETAIL and HINT quote the device's and slots' names from Seam: escape them for the log */
+	PG_TRY();
+	{
+		SPI_execute_with_args("SELECT oracode.raise_no_slot(d, $2, $3, $4) FROM oracode.devices d "
+							  "WHERE d.device_id = $1", 4, types, values, nulls, false, 0);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		seam_error_data_for_log(edata);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
 	elog(ERROR, "oracode.raise_no_slot() returned without raising OC001");
 }
 
@@ -284,7 +302,7 @@ check_code_limit(pg_uuid_t *device_id, const char *display_name)
 	if (live > code_limit)
 		ereport(ERROR,
 				(errcode(ERRCODE_ORACODE_CODE_LIMIT),
-				 errmsg("device \"%s\" has reached its code limit", display_name),
+				 errmsg("device \"%s\" has reached its code limit", seam_text_for_log(display_name)),
 				 errdetail("The device holds " INT64_FORMAT " live codes and its code_limit is %d.",
 						   live - 1, code_limit),
 				 errhint("Raise oracode.devices.code_limit if the lock has room, or wait until codes end.")));
