@@ -218,8 +218,11 @@ function makeProxy(opt) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const state = { rules: [], requests: {}, forwarded: {}, faults: {}, log: [], seq: 0, inFlight: 0 };
 
-  // Send the request on to the target; resolves to {status, headers, body}.
-  const forward = (req, body) => new Promise((resolve, reject) => {
+  // Send the request on to the target; resolves to {status, headers, body}. A kept-alive
+  // connection the target closed just as the request went out (ECONNRESET on a reused socket,
+  // before any answer) never delivered it: send it once more on a new connection, as Node's
+  // documentation advises, so that the proxy itself never adds a fault no rule asked for.
+  const forward = (req, body, retried = false) => new Promise((resolve, reject) => {
     const headers = { ...req.headers, host: opt.target.host, 'content-length': String(body.length) };
     delete headers.connection;
     delete headers['keep-alive'];
@@ -231,7 +234,10 @@ function makeProxy(opt) {
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on('error', reject);
     });
-    up.on('error', reject);
+    up.on('error', (err) => {
+      if (!retried && up.reusedSocket && err.code === 'ECONNRESET') forward(req, body, true).then(resolve, reject);
+      else reject(err);
+    });
     up.end(body);
   });
 
