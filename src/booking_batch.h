@@ -8,7 +8,7 @@
 #include "postgres.h"
 #include "nodes/extensible.h"
 
-#include "create_code.h"
+#include "request.h"
 
 /*
  * Passed by the booking trigger as the context of its oracode_create_code()

@@ -135,14 +135,16 @@ oracode_shared_set_error(const char *fmt,...)
 {
 	va_list		args;
 	char		buf[256];
+	TimestampTz now;
 
 	if (oracode_shared == NULL)
 		return;
 	va_start(args, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, args);
 	va_end(args);
+	now = GetCurrentTimestamp();	/* a system call: not while holding the spinlock */
 	SpinLockAcquire(&oracode_shared->mutex);
 	strlcpy(oracode_shared->last_error, buf, sizeof(oracode_shared->last_error));
-	oracode_shared->last_error_at = GetCurrentTimestamp();
+	oracode_shared->last_error_at = now;
 	SpinLockRelease(&oracode_shared->mutex);
 }

@@ -33,13 +33,9 @@
 #include "shmem.h"
 #include "sync.h"
 #include "worker.h"
-
-/* Seconds a claimed row stays ours before another turn treats it as abandoned. */
-int
-worker_lease_seconds(void)
-{
-	return oracode_request_timeout / 1000 * 2 + 60;
-}
+#include "worker_db.h"
+#include "worker_poll.h"
+#include "worker_send.h"
 
 /* Register the static worker; called from _PG_init while preloading. */
 void
@@ -78,12 +74,14 @@ worker_detach(int code, Datum arg)
 static void
 worker_attach(void)
 {
+	TimestampTz now = GetCurrentTimestamp();	/* not under the spinlock */
+
 	if (oracode_shared == NULL)
 		return;
 	SpinLockAcquire(&oracode_shared->mutex);
 	oracode_shared->worker_pid = MyProcPid;
 	oracode_shared->worker_latch = MyLatch;
-	oracode_shared->started_at = GetCurrentTimestamp();
+	oracode_shared->started_at = now;
 	oracode_shared->paused_unauthorized = false;
 	SpinLockRelease(&oracode_shared->mutex);
 	before_shmem_exit(worker_detach, (Datum) 0);
@@ -93,11 +91,13 @@ worker_attach(void)
 static void
 worker_note(TimestampTz *field, bool paused)
 {
+	TimestampTz now = GetCurrentTimestamp();	/* not under the spinlock */
+
 	if (oracode_shared == NULL)
 		return;
 	SpinLockAcquire(&oracode_shared->mutex);
 	if (field)
-		*field = GetCurrentTimestamp();
+		*field = now;
 	oracode_shared->paused_unauthorized = paused;
 	SpinLockRelease(&oracode_shared->mutex);
 }

@@ -12,7 +12,8 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
-#include "worker.h"
+#include "guc.h"
+#include "worker_db.h"
 
 /*
  * Run sql (with $1 = arg as text when arg is not NULL) in its own
@@ -54,4 +55,11 @@ worker_sql(const char *sql, const char *arg)
 	pgstat_report_activity(STATE_IDLE, NULL);
 	MemoryContextSwitchTo(caller);
 	return result;
+}
+
+/* Seconds a claimed row stays ours before another turn treats it as abandoned. */
+int
+worker_lease_seconds(void)
+{
+	return oracode_request_timeout / 1000 * 2 + 60;
 }

@@ -18,20 +18,21 @@
 #include "guc.h"
 #include "seam_http.h"
 #include "seam_json.h"
-#include "worker.h"
+#include "worker_db.h"
+#include "worker_poll.h"
 #include "worker_json.h"
 
 /* Where a claimed code stands in this turn; the hash entry points here. */
-typedef struct PolledSlot
+typedef struct PolledCode
 {
 	int64		id;				/* the request's row id */
 	const char *seam_id;		/* the claimed Seam id, whole */
 	int			request;		/* the request that asked for it */
 	const SeamAccessCode *found;	/* its code in that request's answer, or NULL */
-} PolledSlot;
+} PolledCode;
 
-/* Hash entry: the key (a Seam id, keysize bytes) followed by the slot's index. */
-#define ENTRY_SLOT(entry, keysize)	(*(int *) ((char *) (entry) + MAXALIGN(keysize)))
+/* Hash entry: the key (a Seam id, keysize bytes) followed by the code's index. */
+#define ENTRY_CODE(entry, keysize)	(*(int *) ((char *) (entry) + MAXALIGN(keysize)))
 
 /*
  * A hash of the claimed ids, in the turn's memory context. Answers are
@@ -40,7 +41,7 @@ typedef struct PolledSlot
  * each claimed id being searched for in the whole answer.
  */
 static HTAB *
-claimed_hash(PolledSlot *slots, int n, Size *keysize)
+claimed_hash(PolledCode *codes, int n, Size *keysize)
 {
 	HASHCTL		ctl;
 	HTAB	   *hash;
@@ -48,8 +49,8 @@ claimed_hash(PolledSlot *slots, int n, Size *keysize)
 	int			i;
 
 	for (i = 0; i < n; i++)
-		if (slots[i].seam_id != NULL)
-			longest = Max(longest, strlen(slots[i].seam_id));
+		if (codes[i].seam_id != NULL)
+			longest = Max(longest, strlen(codes[i].seam_id));
 	/* every claimed id fits its key whole, so no two of them can collide */
 	*keysize = longest + 1;
 	ctl.keysize = *keysize;
@@ -62,12 +63,12 @@ claimed_hash(PolledSlot *slots, int n, Size *keysize)
 		void	   *entry;
 
 		/* the claim returns only rows with a Seam id; one without matches nothing */
-		if (slots[i].seam_id == NULL)
+		if (codes[i].seam_id == NULL)
 			continue;
-		entry = hash_search(hash, slots[i].seam_id, HASH_ENTER, &found);
+		entry = hash_search(hash, codes[i].seam_id, HASH_ENTER, &found);
 		/* the same id claimed twice cannot happen (it is UNIQUE); the first keeps it */
 		if (!found)
-			ENTRY_SLOT(entry, *keysize) = i;
+			ENTRY_CODE(entry, *keysize) = i;
 	}
 	return hash;
 }
@@ -79,24 +80,24 @@ claimed_hash(PolledSlot *slots, int n, Size *keysize)
  * check.
  */
 static void
-match_answer(HTAB *hash, Size keysize, PolledSlot *slots, int r, const SeamAccessCode *acs, int nacs)
+match_answer(HTAB *hash, Size keysize, PolledCode *codes, int r, const SeamAccessCode *acs, int nacs)
 {
 	int			j;
 
 	for (j = 0; j < nacs; j++)
 	{
 		void	   *entry;
-		PolledSlot *slot;
+		PolledCode *code;
 
 		if (acs[j].access_code_id == NULL)
 			continue;
 		entry = hash_search(hash, acs[j].access_code_id, HASH_FIND, NULL);
 		if (entry == NULL)
 			continue;
-		slot = &slots[ENTRY_SLOT(entry, keysize)];
-		if (slot->request == r && slot->found == NULL &&
-			strcmp(slot->seam_id, acs[j].access_code_id) == 0)
-			slot->found = &acs[j];
+		code = &codes[ENTRY_CODE(entry, keysize)];
+		if (code->request == r && code->found == NULL &&
+			strcmp(code->seam_id, acs[j].access_code_id) == 0)
+			code->found = &acs[j];
 	}
 }
 
@@ -114,7 +115,7 @@ worker_poll_cycle(bool *unauthorized)
 	MemoryContext turn_cxt = CurrentMemoryContext;
 	MemoryContext answer_cxt;
 	SeamRequest *reqs;
-	PolledSlot *slots;
+	PolledCode *codes;
 	char	  **ids;
 	HTAB	   *hash;
 	Size		keysize;
@@ -126,17 +127,17 @@ worker_poll_cycle(bool *unauthorized)
 	if (n == 0)
 		return false;
 	ids = palloc(sizeof(char *) * n);
-	slots = palloc0(sizeof(PolledSlot) * n);
+	codes = palloc0(sizeof(PolledCode) * n);
 	i = 0;
 	cJSON_ArrayForEach(row, claim)
 	{
 		ids[i] = (char *) wj_str(row, "seam_access_code_id");
-		slots[i].id = wj_int(row, "id");
-		slots[i].seam_id = ids[i];
-		slots[i].request = i / per;
+		codes[i].id = wj_int(row, "id");
+		codes[i].seam_id = ids[i];
+		codes[i].request = i / per;
 		i++;
 	}
-	hash = claimed_hash(slots, n, &keysize);
+	hash = claimed_hash(codes, n, &keysize);
 
 	reqs = palloc0(sizeof(SeamRequest) * nreq);
 	for (r = 0; r < nreq; r++)
@@ -173,14 +174,14 @@ worker_poll_cycle(bool *unauthorized)
 				snprintf(why, sizeof(why), "unreadable code list: %s", problem);
 		}
 		else
-			match_answer(hash, keysize, slots, r, acs, nacs);
+			match_answer(hash, keysize, codes, r, acs, nacs);
 		MemoryContextSwitchTo(turn_cxt);
 
 		for (k = r * per; k < Min(n, (r + 1) * per); k++)
 		{
 			cJSON	   *res = cJSON_CreateObject();
 
-			cJSON_AddNumberToObject(res, "id", (double) slots[k].id);
+			cJSON_AddNumberToObject(res, "id", (double) codes[k].id);
 			if (!ok)
 			{
 				cJSON_AddStringToObject(res, "error", psprintf("status poll failed: %s", why));
@@ -189,10 +190,10 @@ worker_poll_cycle(bool *unauthorized)
 			}
 			else
 			{
-				cJSON_AddBoolToObject(res, "found", slots[k].found != NULL);
-				if (slots[k].found != NULL)
-					cJSON_AddItemToObject(res, "access_code", wj_access_code(slots[k].found));
-				slots[k].found = NULL;	/* it points into answer_cxt */
+				cJSON_AddBoolToObject(res, "found", codes[k].found != NULL);
+				if (codes[k].found != NULL)
+					cJSON_AddItemToObject(res, "access_code", wj_access_code(codes[k].found));
+				codes[k].found = NULL;	/* it points into answer_cxt */
 			}
 			cJSON_AddItemToArray(results, res);
 		}

@@ -21,7 +21,8 @@
 #include "seam_http.h"
 #include "seam_json.h"
 #include "tod.h"
-#include "worker.h"
+#include "worker_db.h"
+#include "worker_send.h"
 #include "worker_json.h"
 
 /* Why a create of this cycle was not sent after all (why NULL: it was sent). */

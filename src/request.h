@@ -1,10 +1,10 @@
 /*
- * create_code.h — a validated code request, and the pieces of writing one
- * that create_code.c (one request at a time) and booking_batch.c (the
- * requests of one statement at once) share.
+ * request.h — a validated code request, and the pieces of writing one that
+ * create_code.c (one request at a time) and booking_batch.c (the requests
+ * of one statement at once) share (request.c).
  */
-#ifndef ORACODE_CREATE_CODE_H
-#define ORACODE_CREATE_CODE_H
+#ifndef ORACODE_REQUEST_H
+#define ORACODE_REQUEST_H
 
 #include "postgres.h"
 #include "datatype/timestamp.h"
@@ -37,4 +37,4 @@ extern int64 request_next_id(Oid seq);
 extern char *request_seam_name(text *name, text *ref, int64 id);
 extern void request_replan_if_outbox_grew(void);
 
-#endif							/* ORACODE_CREATE_CODE_H */
+#endif							/* ORACODE_REQUEST_H */
