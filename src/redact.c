@@ -250,9 +250,7 @@ sets_secret(Node *stmt)
 		default:
 			return false;
 	}
-	return set != NULL && set->name != NULL &&
-		(pg_strcasecmp(set->name, "oracode.api_key") == 0 ||
-		 pg_strcasecmp(set->name, "oracode.webhook_secret") == 0);
+	return set != NULL && is_secret_setting(set->name);
 }
 
 /* ProcessUtility_hook: mask a statement that sets a secret before anything else sees it. */

@@ -286,6 +286,18 @@ find_secret_names(const char *p, const char *lim, int depth, SecretFound found, 
 	return any;
 }
 
+/* Is name (as a parse tree holds it) one of the secret settings? Setting names compare case-insensitively. */
+bool
+is_secret_setting(const char *name)
+{
+	int			i;
+
+	for (i = 0; name != NULL && i < lengthof(secret_names); i++)
+		if (pg_strcasecmp(name, secret_names[i]) == 0)
+			return true;
+	return false;
+}
+
 /* True if sql names oracode.api_key or oracode.webhook_secret in any spelling the server accepts. */
 bool
 sql_names_secret(const char *sql)

@@ -5,6 +5,7 @@
 #ifndef ORACODE_SECRET_STMT_H
 #define ORACODE_SECRET_STMT_H
 
+extern bool is_secret_setting(const char *name);
 extern bool sql_names_secret(const char *sql);
 extern char *sql_mask_secrets(const char *sql);
 extern char *sql_mask_values_in(const char *text, const char *sql);
