@@ -226,18 +226,7 @@ DECLARE
     best_score  numeric;
     best_covers boolean;
 BEGIN
-    -- invalid arguments: 22023, each with a message naming the problem
-    IF starts_at IS NULL OR ends_at IS NULL THEN
-        RAISE EXCEPTION 'starts_at and ends_at must not be NULL' USING ERRCODE = '22023';
-    END IF;
-    IF ends_at <= starts_at THEN
-        RAISE EXCEPTION 'ends_at (%) must be after starts_at (%)', ends_at, starts_at USING ERRCODE = '22023';
-    END IF;
-    IF oracode_bench.seconds_between(starts_at, ends_at) > max_seconds THEN
-        RAISE EXCEPTION 'booking from % to % is longer than 744 hours (31 days)', starts_at, ends_at
-            USING ERRCODE = '22023';
-    END IF;
-    -- rule 1
+    -- rule 1 (a malformed rounding raises 22023 whatever the booking)
     r := CASE max_time_rounding
              WHEN '1hour' THEN 3600 WHEN '1h' THEN 3600
              WHEN '1day' THEN 86400 WHEN '1d' THEN 86400
@@ -245,6 +234,10 @@ BEGIN
     IF r IS NULL THEN
         RAISE EXCEPTION 'max_time_rounding must be 1hour, 1h, 1day or 1d, not %', coalesce(quote_literal(max_time_rounding), 'NULL')
             USING ERRCODE = '22023';
+    END IF;
+    -- a booking without times matches nothing (and raises nothing)
+    IF starts_at IS NULL OR ends_at IS NULL OR NOT isfinite(starts_at) OR NOT isfinite(ends_at) THEN
+        RETURN NULL;
     END IF;
     IF time_slots IS NULL THEN
         RETURN NULL;                                -- no slots, no match
@@ -296,7 +289,10 @@ BEGIN
         END IF;
     END LOOP;
 
-    IF best_score IS NULL THEN
+    -- a booking no code can serve (ends before it starts, over 744 hours) gets no slot;
+    -- its slots were read all the same, so malformed JSON still raises
+    IF best_score IS NULL OR ends_at <= starts_at
+       OR oracode_bench.seconds_between(starts_at, ends_at) > max_seconds THEN
         RETURN NULL;                                -- nothing qualified
     END IF;
     RETURN best;

@@ -113,7 +113,7 @@ CREATE TYPE @extschema@.oracode_slot_match AS (
     time_zone     text           -- the slot's zone (its check-in time's), or its fixed offset
 );
 
--- Not STRICT: NULL booking times are an error, NULL slots mean "no slot".
+-- Not STRICT, as the rounding is checked first: NULL booking times or slots mean "no slot".
 CREATE FUNCTION @extschema@.oracode_match_slot(time_slots jsonb, starts_at timestamptz,
         ends_at timestamptz, max_time_rounding text DEFAULT '1hour')
     RETURNS @extschema@.oracode_slot_match
@@ -777,7 +777,7 @@ REVOKE EXECUTE ON FUNCTION @extschema@.oracode_sync_devices() FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.oracode_sync_devices() IS
     'fetch the Oracode devices and their time slots from Seam now; returns how many devices Seam listed';
 
--- Not STRICT: NULL booking times are an error, a NULL device means "no slot".
+-- Not STRICT, as the rounding is checked first: NULL booking times or device mean "no slot".
 -- Raises OC004 for a device not in oracode.devices; NULL for one without slots.
 CREATE FUNCTION @extschema@.oracode_match_slot(device_id uuid, starts_at timestamptz,
         ends_at timestamptz, max_time_rounding text DEFAULT '1hour')

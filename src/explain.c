@@ -80,9 +80,14 @@ oracode_explain_match_jsonb(PG_FUNCTION_ARGS)
 {
 	TimestampTz starts_at,
 				ends_at;
-	int64		tolerance = match_args(fcinfo, &starts_at, &ends_at);
+	int64		tolerance;
 	OracodeSlotSet *set;
 
+	if (!match_args(fcinfo, &starts_at, &ends_at, &tolerance))
+	{
+		InitMaterializedSRF(fcinfo, 0);
+		return (Datum) 0;		/* no booking to weigh: no rows */
+	}
 	set = PG_ARGISNULL(0) ? slots_new(0) : slots_from_jsonb(PG_GETARG_JSONB_P(0));
 	explain_emit(fcinfo, set, starts_at, ends_at, tolerance);
 	return (Datum) 0;
@@ -99,7 +104,8 @@ oracode_explain_match_device(PG_FUNCTION_ARGS)
 {
 	TimestampTz starts_at,
 				ends_at;
-	int64		tolerance = match_args(fcinfo, &starts_at, &ends_at);
+	int64		tolerance;
+	bool		booking = match_args(fcinfo, &starts_at, &ends_at, &tolerance);
 	pg_uuid_t  *device_id;
 	OracodeSlotSet *set;
 	bool		cached;
@@ -109,7 +115,7 @@ oracode_explain_match_device(PG_FUNCTION_ARGS)
 	 * which may flush the cache under a set we already looked up.
 	 */
 	InitMaterializedSRF(fcinfo, 0);
-	if (PG_ARGISNULL(0))
+	if (PG_ARGISNULL(0) || !booking)
 		return (Datum) 0;
 	device_id = PG_GETARG_UUID_P(0);
 	/* see committed slot changes, as oracode_match_slot does once per statement */

@@ -193,7 +193,7 @@ better_slot(const OracodeSlot *a, const SlotEval *ea, const OracodeSlot *b,
 }
 
 /*
- * Weigh every slot of the set against a validated booking. Fills evals[i]
+ * Weigh every slot of the set against a booking with finite times. Fills evals[i]
  * for each slot (the caller provides set->nslots entries) and returns the
  * index of the chosen slot, or -1 when none qualifies.
  */
@@ -204,6 +204,20 @@ match_slots(OracodeSlotSet *set, TimestampTz starts_at, TimestampTz ends_at,
 	int			best = -1;
 	int			i;
 
+	/*
+	 * A booking no code can serve (dirty data in a report) is weighed like
+	 * any other, so explain shows how far each slot is, but every slot's
+	 * verdict says why none can serve it, and none is chosen.
+	 */
+	if (ends_at <= starts_at || ends_at - starts_at > ORACODE_MAX_STAY_USECS)
+	{
+		for (i = 0; i < set->nslots; i++)
+		{
+			evaluate_slot(set, &set->slots[i], starts_at, ends_at, tolerance, &evals[i]);
+			evals[i].verdict = ends_at <= starts_at ? SLOT_BOOKING_BACKWARDS : SLOT_TOO_LONG;
+		}
+		return -1;
+	}
 	for (i = 0; i < set->nslots; i++)
 	{
 		evaluate_slot(set, &set->slots[i], starts_at, ends_at, tolerance, &evals[i]);
@@ -239,6 +253,8 @@ slot_verdict_name(SlotVerdict v)
 			return "check-out not after check-in";
 		case SLOT_TOO_LONG:
 			return "over 31 days";
+		case SLOT_BOOKING_BACKWARDS:
+			return "booking ends before it starts";
 	}
 	return "unknown";
 }

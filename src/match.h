@@ -19,7 +19,8 @@ typedef enum SlotVerdict
 	SLOT_START_OUTSIDE,			/* nearest check-in further than the tolerance */
 	SLOT_END_OUTSIDE,			/* nearest check-out further than the tolerance */
 	SLOT_EMPTY_WINDOW,			/* start not before end */
-	SLOT_TOO_LONG				/* over 744 hours */
+	SLOT_TOO_LONG,				/* over 744 hours (the slot's window, or the booking itself) */
+	SLOT_BOOKING_BACKWARDS		/* the booking ends before it starts (or when it starts) */
 } SlotVerdict;
 
 /* One slot weighed against one booking. */

@@ -378,13 +378,13 @@ oracode_match_slot_device(PG_FUNCTION_ARGS)
 	DeviceMatchState *state = (DeviceMatchState *) fcinfo->flinfo->fn_extra;
 	TimestampTz starts_at,
 				ends_at;
-	int64		tolerance = match_args(fcinfo, &starts_at, &ends_at);
+	int64		tolerance;
 	pg_uuid_t  *device_id;
 	OracodeSlotSet *set;
 	SlotEval   *evals;
 	int			chosen;
 
-	if (PG_ARGISNULL(0))
+	if (!match_args(fcinfo, &starts_at, &ends_at, &tolerance) || PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	device_id = PG_GETARG_UUID_P(0);
 

@@ -96,18 +96,23 @@ match_output_row(MatchOutput *out, const OracodeSlotSet *set, const OracodeSlot 
 	return HeapTupleGetDatum(heap_form_tuple(out->tupdesc, values, nulls));
 }
 
-/* Validate the booking arguments shared by both forms; returns the tolerance. */
-int64
-match_args(FunctionCallInfo fcinfo, TimestampTz *starts_at, TimestampTz *ends_at)
+/*
+ * The arguments the matching functions share: *tolerance from the rounding
+ * (a malformed one raises 22023), and the booking's times. False when there
+ * is no booking to weigh — a NULL or infinite time — which matches nothing.
+ * A booking no code can serve (ending before it starts, over 31 days) is
+ * weighed all the same, and match_slots() says why no slot serves it: a
+ * report over real, dirty bookings gets NULL for such a row, not an error.
+ */
+bool
+match_args(FunctionCallInfo fcinfo, TimestampTz *starts_at, TimestampTz *ends_at, int64 *tolerance)
 {
+	*tolerance = match_tolerance(PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3));
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("booking %s must not be null", PG_ARGISNULL(1) ? "starts_at" : "ends_at")));
+		return false;
 	*starts_at = PG_GETARG_TIMESTAMPTZ(1);
 	*ends_at = PG_GETARG_TIMESTAMPTZ(2);
-	match_check_booking(*starts_at, *ends_at);
-	return match_tolerance(PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3));
+	return !TIMESTAMP_NOT_FINITE(*starts_at) && !TIMESTAMP_NOT_FINITE(*ends_at);
 }
 
 /*
@@ -121,12 +126,12 @@ oracode_match_slot_jsonb(PG_FUNCTION_ARGS)
 	JsonbMatchCache *cache = (JsonbMatchCache *) fcinfo->flinfo->fn_extra;
 	TimestampTz starts_at,
 				ends_at;
-	int64		tolerance = match_args(fcinfo, &starts_at, &ends_at);
+	int64		tolerance;
 	Jsonb	   *slots;
 	SlotEval   *evals;
 	int			chosen;
 
-	if (PG_ARGISNULL(0))
+	if (!match_args(fcinfo, &starts_at, &ends_at, &tolerance) || PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	slots = PG_GETARG_JSONB_P(0);
 

@@ -22,7 +22,8 @@ extern void match_output_init(MatchOutput *out, FunctionCallInfo fcinfo);
 extern SlotEval *match_output_evals(MatchOutput *out, FunctionCallInfo fcinfo, int n);
 extern Datum match_output_row(MatchOutput *out, const OracodeSlotSet *set,
 							  const OracodeSlot *slot, const SlotEval *ev);
-extern int64 match_args(FunctionCallInfo fcinfo, TimestampTz *starts_at, TimestampTz *ends_at);
+extern bool match_args(FunctionCallInfo fcinfo, TimestampTz *starts_at, TimestampTz *ends_at,
+					   int64 *tolerance);
 extern void explain_emit(FunctionCallInfo fcinfo, OracodeSlotSet *set, TimestampTz starts_at,
 						 TimestampTz ends_at, int64 tolerance);
 
