@@ -44,6 +44,7 @@
 #include "utils/uuid.h"
 
 #include "booking_batch.h"
+#include "match.h"
 #include "oracode.h"
 #include "seam_text.h"
 
@@ -63,7 +64,7 @@ typedef struct TriggerOptions
 	char	   *ref_col;
 	char	   *name_col;
 	char	   *cancelled_col;
-	char	   *cancelled_value;
+	List	   *cancelled_values;	/* of char *: any of them cancels */
 	char	   *rounding;
 	Interval   *issue_before;	/* NULL = issue at once */
 	bool		warn;			/* on_error=warn */
@@ -188,10 +189,17 @@ parse_options(TriggerOptions *opts, Trigger *trigger)
 		{
 			char	   *colon = strchr(value, ':');
 
+			char	   *values;
+			char	   *v;
+
 			if (colon == NULL)
-				bad_argument(arg, "cancelled takes column:value, e.g. cancelled=status:cancelled.");
+				bad_argument(arg, "cancelled takes column:value[,value...], e.g. cancelled=status:cancelled,no_show.");
 			opts->cancelled_col = pnstrdup(value, colon - value);
-			opts->cancelled_value = pstrdup(colon + 1);
+			/* cancelled=status:cancelled,no_show: any listed value cancels */
+			values = pstrdup(colon + 1);
+			opts->cancelled_values = NIL;
+			while ((v = strsep(&values, ",")) != NULL)
+				opts->cancelled_values = lappend(opts->cancelled_values, v);
 		}
 		else if (strcmp(key, "issue_before") == 0)
 			opts->issue_before = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(value),
@@ -415,11 +423,17 @@ static bool
 booking_cancelled(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relation rel)
 {
 	char	   *v;
+	ListCell   *lc;
 
 	if (opts->cancelled_col == NULL)
 		return false;
 	v = column_text(tuple, desc, opts->cancelled_col, rel);
-	return v != NULL && strcmp(v, opts->cancelled_value) == 0;
+	if (v == NULL)
+		return false;
+	foreach(lc, opts->cancelled_values)
+		if (strcmp(v, (char *) lfirst(lc)) == 0)
+			return true;
+	return false;
 }
 
 /* oracode_cancel_booking(ref) for the row's booking reference. */
@@ -508,9 +522,21 @@ is_refusal(int sqlerrcode)
 		sqlerrcode == ERRCODE_ORACODE_CODE_LIMIT || sqlerrcode == ERRCODE_ORACODE_UNKNOWN_DEVICE;
 }
 
+/* Raise 22023 unless the booking has times a code can be made for (NULL, backwards, over 31 days). */
+static void
+check_booking_times(const Booking *b)
+{
+	if (!b->has_starts || !b->has_ends)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("booking %s must not be null", b->has_starts ? "ends_at" : "starts_at")));
+	match_check_booking(b->starts, b->ends);
+}
+
 /*
- * create_code() in a subtransaction: a refusal (OC001–OC004) becomes a
- * warning and the booking stands; any other error is raised.
+ * create_code() in a subtransaction: a refusal of the booking's code
+ * (OC001–OC004, or its times: NULL, ending before it starts, over 31 days)
+ * becomes a warning and the booking stands; any other error is raised.
  */
 static void
 create_code_or_warn(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relation rel, Booking *b)
@@ -518,6 +544,7 @@ create_code_or_warn(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relat
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	char	   *ref = column_text(tuple, desc, opts->ref_col, rel);
+	volatile bool times_ok = false;
 
 	/* a buffered request of this booking is written outside the subtransaction that may roll back */
 	if (ref != NULL)
@@ -526,6 +553,8 @@ create_code_or_warn(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relat
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
+		check_booking_times(b);
+		times_ok = true;
 		create_code(opts, tuple, desc, rel, b, NULL);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
@@ -541,7 +570,8 @@ create_code_or_warn(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relat
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
-		if (!is_refusal(err->sqlerrcode))
+		/* an error of the times check is a refusal of this booking, not a configuration error */
+		if (!is_refusal(err->sqlerrcode) && times_ok)
 			ReThrowError(err);
 		/* a refusal quotes the device's and its slots' names as Seam gave them */
 		seam_error_data_for_log(err);
@@ -610,6 +640,18 @@ oracode_booking_trigger(PG_FUNCTION_ARGS)
 	}
 	else if (b.cancelled)
 		goto done;
+
+	/*
+	 * A stay that has ended needs no code and is never refused (history
+	 * imports, back-office corrections); one changed into the past keeps no
+	 * request waiting for the dates it had.
+	 */
+	if (b.has_ends && b.ends <= GetCurrentTransactionStartTimestamp())
+	{
+		if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+			cancel_booking(opts, row, desc, rel);
+		goto done;
+	}
 
 	if (!b.has_device)
 		/* the room has no Oracode lock: stop any earlier request of this booking */

@@ -103,10 +103,16 @@ static SpiPlan supersede_plan = {
 	2, {TEXTOID, INT8OID}
 };
 
+/*
+ * The device's codes valid at some time the new one is (its window
+ * overlaps the new window), the new one included: a lock's capacity is
+ * what it holds at once, so codes for next season do not count today.
+ */
 static SpiPlan live_plan = {
 	"SELECT count(*) FROM oracode.access_codes a WHERE a.device_id = $1 "
-	"AND a.status NOT IN ('failed', 'cancelled', 'expired') AND a.ends_at > now()",
-	1, {UUIDOID}
+	"AND a.status NOT IN ('failed', 'cancelled', 'expired') AND a.ends_at > now() "
+	"AND a.starts_at < $3 AND a.ends_at > $2",
+	3, {UUIDOID, TIMESTAMPTZOID, TIMESTAMPTZOID}
 };
 
 /* The device's text form, for messages. */
@@ -213,11 +219,13 @@ result_row(void)
 	return SPI_datumTransfer(row, false, -1);
 }
 
-/* Raise OC003 when the device now holds more live codes than its code_limit. */
+/* Raise OC003 when the device now holds more codes valid alongside the new one than its code_limit. */
 static void
-check_code_limit(pg_uuid_t *device_id, const char *display_name)
+check_code_limit(pg_uuid_t *device_id, const char *display_name, TimestampTz starts_at,
+				 TimestampTz ends_at)
 {
 	Datum		arg = UUIDPGetDatum(device_id);
+	Datum		live_args[3] = {arg, TimestampTzGetDatum(starts_at), TimestampTzGetDatum(ends_at)};
 	bool		isnull;
 	int32		code_limit;
 	int64		live;
@@ -228,13 +236,13 @@ check_code_limit(pg_uuid_t *device_id, const char *display_name)
 	code_limit = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (isnull)
 		return;					/* the cap was lifted meanwhile */
-	spi_plan_run(&live_plan, &arg, NULL, 1);
+	spi_plan_run(&live_plan, live_args, NULL, 1);
 	live = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	if (live > code_limit)
 		ereport(ERROR,
 				(errcode(ERRCODE_ORACODE_CODE_LIMIT),
 				 errmsg("device \"%s\" has reached its code limit", seam_text_for_log(display_name)),
-				 errdetail("The device holds " INT64_FORMAT " live codes and its code_limit is %d.",
+				 errdetail("The device holds " INT64_FORMAT " codes valid at the same time as this one and its code_limit is %d.",
 						   live - 1, code_limit),
 				 errhint("Raise oracode.devices.code_limit if the lock has room, or wait until codes end.")));
 }
@@ -399,7 +407,7 @@ create_code_as_owner(FunctionCallInfo fcinfo, bool *isnull)
 	{
 		row = insert_request(&req, req.booking_ref != NULL && any_live);
 		if (capped)
-			check_code_limit(device_id, display_name);
+			check_code_limit(device_id, display_name, req.starts_at, req.ends_at);
 	}
 	SPI_finish();
 	*isnull = false;
@@ -426,7 +434,33 @@ oracode_create_code(PG_FUNCTION_ARGS)
 
 	owner_enter(&owner);
 	owner_prefer_index_paths();
-	row = create_code_as_owner(fcinfo, &isnull);
+	if (PG_ARGISNULL(ARG_REF))
+		row = create_code_as_owner(fcinfo, &isnull);
+	else
+	{
+		MemoryContext cxt = CurrentMemoryContext;
+
+		/* every refusal says which booking it is about: a failing bulk import names it */
+		PG_TRY();
+		{
+			row = create_code_as_owner(fcinfo, &isnull);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+			char	   *ref;
+
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			ref = seam_text_for_log(text_to_cstring(PG_GETARG_TEXT_PP(ARG_REF)));
+			edata->detail = edata->detail ?
+				psprintf("%s Booking reference: %s.", edata->detail, ref) :
+				psprintf("Booking reference: %s.", ref);
+			ReThrowError(edata);
+		}
+		PG_END_TRY();
+	}
 	owner_leave(&owner);
 	if (isnull)
 		PG_RETURN_NULL();

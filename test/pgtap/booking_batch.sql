@@ -161,14 +161,17 @@ ROLLBACK TO SAVEPOINT before_rollback;
 SELECT is((SELECT count(*) FROM oracode.access_codes WHERE booking_ref LIKE 'Q-%'), 0::bigint,
   'a rolled-back multi-row statement leaves no request');
 
--- 25-27: a capped device is counted at each of its rows
+-- 25-27: a capped device is counted at each of its rows (its bookings all the same night: the
+-- limit counts codes valid at the same time)
 SELECT throws_ok($$INSERT INTO bookings SELECT 'C-' || i, CASE WHEN i % 2 = 0 THEN 'b3333333-3333-4333-8333-333333333333'::uuid
-                     ELSE 'b1111111-1111-4111-8111-111111111111' END, 'Cap', d + i + time '15:00', d + i + 1 + time '11:00'
+                     ELSE 'b1111111-1111-4111-8111-111111111111' END, 'Cap',
+                     d + CASE WHEN i % 2 = 0 THEN 1 ELSE i END + time '15:00', d + CASE WHEN i % 2 = 0 THEN 1 ELSE i END + 1 + time '11:00'
                    FROM t, generate_series(1, 7) i ORDER BY i$$,
   'OC003', 'device "Capped" has reached its code limit', 'the third booking of a device capped at 2 raises OC003');
 SELECT is((SELECT count(*) FROM oracode.access_codes WHERE booking_ref LIKE 'C-%'), 0::bigint, '... and leaves nothing');
 SELECT lives_ok($$INSERT INTO bookings SELECT 'C-' || i, CASE WHEN i % 2 = 0 THEN 'b3333333-3333-4333-8333-333333333333'::uuid
-                    ELSE 'b1111111-1111-4111-8111-111111111111' END, 'Cap', d + i + time '15:00', d + i + 1 + time '11:00'
+                    ELSE 'b1111111-1111-4111-8111-111111111111' END, 'Cap',
+                    d + CASE WHEN i % 2 = 0 THEN 1 ELSE i END + time '15:00', d + CASE WHEN i % 2 = 0 THEN 1 ELSE i END + 1 + time '11:00'
                   FROM t, generate_series(1, 5) i ORDER BY i$$,
   'two bookings of the capped device among others are taken');
 
@@ -178,7 +181,8 @@ CREATE TRIGGER lenient_oracode AFTER INSERT ON lenient FOR EACH ROW
   EXECUTE FUNCTION oracode_booking_trigger('device=lock', 'starts=s', 'ends=e', 'ref=ref', 'on_error=warn');
 SELECT lives_ok($$INSERT INTO lenient SELECT 'W-' || i, CASE WHEN i = 4 THEN 'b3333333-3333-4333-8333-333333333333'::uuid
                     ELSE 'b1111111-1111-4111-8111-111111111111' END,
-                    d + 50 + i + CASE WHEN i = 2 THEN time '09:00' ELSE time '15:00' END, d + 51 + i + time '11:00'
+                    d + CASE WHEN i = 4 THEN 1 ELSE 50 + i END + CASE WHEN i = 2 THEN time '09:00' ELSE time '15:00' END,
+                    d + CASE WHEN i = 4 THEN 2 ELSE 51 + i END + time '11:00'
                   FROM t, generate_series(1, 5) i ORDER BY i$$,
   'on_error=warn: a multi-row statement with a booking no slot fits and one over the code limit stands');
 SELECT results_eq($$SELECT booking_ref, status FROM oracode.access_codes WHERE booking_ref LIKE 'W-%' ORDER BY booking_ref$$,
@@ -224,7 +228,9 @@ CREATE TRIGGER a_oracode AFTER INSERT ON retried FOR EACH ROW
 CREATE FUNCTION pg_temp.try_capped() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   BEGIN
-    PERFORM oracode_create_code('b3333333-3333-4333-8333-333333333333', NEW.s, NEW.e, NULL, NEW.ref);
+    -- the night the capped lock is full (C-2 and C-4)
+    PERFORM oracode_create_code('b3333333-3333-4333-8333-333333333333', (SELECT d + 1 + time '15:00' FROM t),
+                                (SELECT d + 2 + time '11:00' FROM t), NULL, NEW.ref);
   EXCEPTION WHEN sqlstate 'OC003' THEN NULL;
   END;
   RETURN NULL;

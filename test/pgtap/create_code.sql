@@ -2,7 +2,7 @@
 -- immutability, history, and the PMS trigger. All inside one rolled-back
 -- transaction, so the worker never sees these rows.
 BEGIN;
-SELECT plan(60);
+SELECT plan(61);
 SET LOCAL timezone = 'America/Los_Angeles';
 
 INSERT INTO oracode.devices (device_id, display_name, timezone, can_program_offline_access_codes)
@@ -140,12 +140,17 @@ SELECT is((SELECT seam_name FROM r4), 'BK-4 #' || (SELECT id FROM r4), 'the book
 SELECT is((SELECT bound FROM oracode_create_code('11111111-1111-1111-1111-111111111111',
   (SELECT d + 10 + time '09:00' FROM t), (SELECT d + 12 + time '15:00' FROM t), NULL, 'BK-5', '1day')), 'daily', 'is_24_hour slot: daily bound');
 
--- the code limit counts live codes (not failed/cancelled, not ended); nothing half-written
+-- the code limit counts live codes (not failed/cancelled, not ended) valid at the same time as the
+-- new one; nothing half-written
 UPDATE oracode.devices SET code_limit = 3 WHERE device_id = '11111111-1111-1111-1111-111111111111';
 SELECT is((SELECT count(*) FROM oracode.access_codes WHERE device_id = '11111111-1111-1111-1111-111111111111'
             AND status NOT IN ('failed', 'cancelled', 'expired')), 3::bigint, 'three live codes on the device');
 SELECT throws_ok(format($$SELECT oracode_create_code('11111111-1111-1111-1111-111111111111', %L, %L, NULL, 'BK-6')$$,
-  (SELECT d + 14 + time '16:00' FROM t), (SELECT d + 15 + time '10:00' FROM t)), 'OC003', NULL, 'over the limit: OC003');
+  (SELECT d + 1 + time '16:00' FROM t), (SELECT d + 15 + time '10:00' FROM t)), 'OC003', NULL,
+  'over the limit: OC003 for a stay that overlaps the three');
+SELECT lives_ok(format($$SELECT oracode_create_code('11111111-1111-1111-1111-111111111111', %L, %L, NULL, 'BK-7')$$,
+  (SELECT d + 40 + time '16:00' FROM t), (SELECT d + 42 + time '10:00' FROM t)),
+  'a booking weeks after the three ends is not refused: the lock holds room then');
 SELECT is((SELECT count(*) FROM oracode.access_codes WHERE booking_ref = 'BK-6'), 0::bigint, 'nothing written for the refused request');
 SELECT lives_ok(format($$SELECT oracode_create_code('11111111-1111-1111-1111-111111111111', %L, %L, NULL, 'BK-4')$$,
   (SELECT d + 1 + time '16:00' FROM t), (SELECT d + 3 + time '10:00' FROM t)), 'a superseding request frees its own slot (the queued original is cancelled)');
