@@ -44,3 +44,27 @@ REVOKE ALL ON FUNCTION oracode.cancel_request(bigint) FROM PUBLIC;
 -- Same signature and grants; C now (src/cancel_code.c), for the same reason as create.
 CREATE OR REPLACE FUNCTION @extschema@.oracode_cancel_code(id bigint) RETURNS oracode.access_codes
     AS 'MODULE_PATHNAME', 'oracode_cancel_code' LANGUAGE C VOLATILE;
+
+---------------------------------------------------------------------------
+-- Monitoring reads no personal data (issue 14): oracode.pending loses the
+-- guest's name. A column cannot be dropped from a view in place.
+---------------------------------------------------------------------------
+DROP VIEW oracode.pending;
+CREATE VIEW oracode.pending AS
+SELECT a.id, a.device_id, d.display_name, a.booking_ref, a.status,
+       a.slot_name, a.starts_at, a.ends_at, a.created_at,
+       now() - a.created_at AS age,
+       now() - coalesce(e.last_change, a.created_at) AS in_status_for,
+       a.attempts,
+       CASE WHEN a.status = 'queued' THEN greatest(a.next_attempt_at, a.issue_at, d.send_after)
+            ELSE a.next_attempt_at END AS next_attempt_at,
+       a.issue_at, a.reconcile, a.seam_access_code_id, a.last_error, a.status_detail
+FROM oracode.access_codes a
+JOIN oracode.devices d ON d.device_id = a.device_id
+LEFT JOIN LATERAL (SELECT max(ev.at) AS last_change FROM oracode.access_code_events ev
+                   WHERE ev.access_code_id = a.id) e ON true
+WHERE a.status IN ('queued', 'sending', 'unset', 'setting');
+COMMENT ON VIEW oracode.pending IS
+    'requests queued, sending, unset or setting, with their age, next attempt and last error';
+REVOKE ALL ON oracode.pending FROM PUBLIC;
+GRANT SELECT ON oracode.pending TO pg_monitor;

@@ -986,8 +986,10 @@ COMMENT ON COLUMN oracode.capacity.next_end IS 'when the first live code ends an
 -- Work not finished yet: what the worker still has to send or to see set.
 -- next_attempt_at is when the worker will look at the row next, holds
 -- (issue_at) and Seam's back-off for the device (Retry-After) included.
+-- No guest names (nor the Seam name built from them): what pg_monitor reads holds no personal
+-- data; the request id and booking_ref are enough to find a booking.
 CREATE VIEW oracode.pending AS
-SELECT a.id, a.device_id, d.display_name, a.booking_ref, a.name, a.status,
+SELECT a.id, a.device_id, d.display_name, a.booking_ref, a.status,
        a.slot_name, a.starts_at, a.ends_at, a.created_at,
        now() - a.created_at AS age,
        now() - coalesce(e.last_change, a.created_at) AS in_status_for,

@@ -116,16 +116,16 @@ static const Oid insert_elem_types[15] = {
 	TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, TIMESTAMPTZOID, TEXTOID
 };
 
-/* The supersede of create_code.c, for every new request with a booking_ref at once. */
+/* The supersede of create_code.c (same booking, same lock), for every new request with a booking_ref at once. */
 static SpiPlan supersede_plan = {
 	"UPDATE oracode.access_codes a SET superseded_by = u.id, "
 	"status = CASE WHEN a.status = 'queued' THEN 'cancelled' ELSE a.status END, "
 	"status_detail = CASE WHEN a.status = 'queued' THEN 'superseded by request ' || u.id "
 	"ELSE a.status_detail END "
-	"FROM unnest($1::text[], $2::int8[]) AS u(booking_ref, id) "
-	"WHERE a.booking_ref = u.booking_ref AND a.id <> u.id AND a.superseded_by IS NULL "
-	"AND a.status NOT IN ('failed', 'cancelled', 'expired')",
-	2, {TEXTARRAYOID, INT8ARRAYOID},
+	"FROM unnest($1::text[], $2::int8[], $3::uuid[]) AS u(booking_ref, id, device_id) "
+	"WHERE a.booking_ref = u.booking_ref AND a.device_id = u.device_id AND a.id <> u.id "
+	"AND a.superseded_by IS NULL AND a.status NOT IN ('failed', 'cancelled', 'expired')",
+	3, {TEXTARRAYOID, INT8ARRAYOID, UUIDARRAYOID},
 	NULL, CURSOR_OPT_GENERIC_PLAN
 };
 
@@ -250,7 +250,8 @@ write_requests(List *requests)
 	Datum		args[15];
 	int64	   *ids;
 	Datum	   *sup_refs,
-			   *sup_ids;
+			   *sup_ids,
+			   *sup_devices;
 	int			nnew = 0,
 				nsup = 0;
 	int			c,
@@ -275,6 +276,7 @@ write_requests(List *requests)
 	ids = palloc(sizeof(int64) * n);
 	sup_refs = palloc(sizeof(Datum) * n);
 	sup_ids = palloc(sizeof(Datum) * n);
+	sup_devices = palloc(sizeof(Datum) * n);
 	for (i = 0; i < n; i++)
 	{
 		CodeRequest *req = reqs[i];
@@ -306,6 +308,7 @@ write_requests(List *requests)
 		{
 			sup_refs[nsup] = PointerGetDatum(req->booking_ref);
 			sup_ids[nsup] = Int64GetDatum(id);
+			sup_devices[nsup] = UUIDPGetDatum(&req->device_id);
 			nsup++;
 		}
 		nnew++;
@@ -322,6 +325,7 @@ write_requests(List *requests)
 	{
 		args[0] = make_array(sup_refs, NULL, nsup, TEXTOID);
 		args[1] = make_array(sup_ids, NULL, nsup, INT8OID);
+		args[2] = make_array(sup_devices, NULL, nsup, UUIDOID);
 		spi_plan_run(&supersede_plan, args, NULL, 0);
 	}
 	SPI_finish();

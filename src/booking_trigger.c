@@ -46,7 +46,9 @@
 #include "booking_batch.h"
 #include "match.h"
 #include "oracode.h"
+#include "owner.h"
 #include "seam_text.h"
+#include "spi_plans.h"
 
 PG_FUNCTION_INFO_V1(oracode_booking_trigger);
 
@@ -514,6 +516,56 @@ create_code(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relation rel,
 	FunctionCallInvoke(fcinfo);
 }
 
+/*
+ * What the old row of a booking was requested for — its reference on its
+ * lock — resolved at once, in the statement that changed the booking: a
+ * request still queued is cancelled (never sent); a sent one is marked
+ * superseded (superseded_by its own id: no successor) with an event, since
+ * its PIN stays valid at the lock until its end. The same reference on
+ * another lock (another room of a group booking) is left alone.
+ */
+static SpiPlan resolve_plan = {
+	"WITH r AS (UPDATE oracode.access_codes a "
+	"  SET superseded_by = CASE WHEN a.status = 'queued' THEN a.superseded_by ELSE a.id END, "
+	"      status = CASE WHEN a.status = 'queued' THEN 'cancelled' ELSE a.status END, "
+	"      status_detail = CASE WHEN a.status = 'queued' THEN 'cancelled: ' || $3 "
+	"        ELSE 'superseded: ' || $3 || '; its code stays valid at the lock until its end' END "
+	"  WHERE a.booking_ref = $1 AND a.device_id = $2 AND a.superseded_by IS NULL "
+	"  AND a.status NOT IN ('failed', 'cancelled', 'expired') "
+	"  RETURNING a.id, a.status, a.status_detail) "
+	"INSERT INTO oracode.access_code_events (access_code_id, old_status, new_status, detail) "
+	"SELECT r.id, r.status, r.status, r.status_detail FROM r WHERE r.status <> 'cancelled'",
+	3, {TEXTOID, UUIDOID, TEXTOID}
+};
+
+/*
+ * Resolve the request(s) the booking's old row was made for (see
+ * resolve_plan); why says what changed. It takes the rights a cancel
+ * takes (EXECUTE on oracode_cancel_booking) and runs as the tables' owner.
+ * Without a lock or a reference on the old row, no request was made for it.
+ */
+static void
+resolve_old_request(TriggerOptions *opts, HeapTuple oldtuple, TupleDesc desc, Relation rel,
+					const Booking *old, const char *why)
+{
+	char	   *ref = column_text(oldtuple, desc, opts->ref_col, rel);
+	Datum		args[3];
+	OwnerScope	owner;
+
+	if (ref == NULL || !old->has_device)
+		return;
+	check_execute(&ext_funcs.cancel_booking);
+	/* a request of this booking still buffered must be there to be resolved */
+	booking_batch_flush_ref(cstring_to_text(ref));
+	args[0] = CStringGetTextDatum(ref);
+	args[1] = UUIDPGetDatum(&old->device);
+	args[2] = CStringGetTextDatum(why);
+	owner_enter(&owner);
+	owner_prefer_index_paths();
+	spi_plan_run(&resolve_plan, args, NULL, 0);
+	owner_leave(&owner);
+}
+
 /* Whether err is one of the refusals on_error=warn turns into a warning. */
 static bool
 is_refusal(int sqlerrcode)
@@ -536,15 +588,17 @@ check_booking_times(const Booking *b)
 /*
  * create_code() in a subtransaction: a refusal of the booking's code
  * (OC001–OC004, or its times: NULL, ending before it starts, over 31 days)
- * becomes a warning and the booking stands; any other error is raised.
+ * becomes a warning and the booking stands (false: nothing was requested);
+ * any other error is raised.
  */
-static void
+static bool
 create_code_or_warn(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relation rel, Booking *b)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	char	   *ref = column_text(tuple, desc, opts->ref_col, rel);
 	volatile bool times_ok = false;
+	volatile bool made = false;
 
 	/* a buffered request of this booking is written outside the subtransaction that may roll back */
 	if (ref != NULL)
@@ -556,6 +610,7 @@ create_code_or_warn(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relat
 		check_booking_times(b);
 		times_ok = true;
 		create_code(opts, tuple, desc, rel, b, NULL);
+		made = true;
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -582,6 +637,7 @@ create_code_or_warn(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relat
 				 err->hint ? errhint("%s", err->hint) : 0));
 	}
 	PG_END_TRY();
+	return made;
 }
 
 /*
@@ -600,6 +656,7 @@ oracode_booking_trigger(PG_FUNCTION_ARGS)
 	HeapTuple	row;
 	Booking		b,
 				old;
+	bool		resolved = false;	/* the old row's request is already resolved */
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
 		ereport(ERROR,
@@ -617,26 +674,53 @@ oracode_booking_trigger(PG_FUNCTION_ARGS)
 
 	if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
 	{
-		cancel_booking(opts, td->tg_trigtuple, desc, rel);
+		read_booking(opts, td->tg_trigtuple, desc, rel, &old);
+		/* a lock that can no longer be found (its room deleted first): cancel by reference */
+		if (!old.has_device)
+			cancel_booking(opts, td->tg_trigtuple, desc, rel);
+		else
+			resolve_old_request(opts, td->tg_trigtuple, desc, rel, &old, "booking deleted");
 		goto done;
 	}
 
 	read_booking(opts, row, desc, rel, &b);
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
+		char	   *old_ref = column_text(td->tg_trigtuple, desc, opts->ref_col, rel);
+		char	   *new_ref = column_text(row, desc, opts->ref_col, rel);
+		bool		ref_changed = (old_ref == NULL) != (new_ref == NULL) ||
+			(old_ref != NULL && strcmp(old_ref, new_ref) != 0);
+		bool		same_device;
+
 		read_booking(opts, td->tg_trigtuple, desc, rel, &old);
-		if (b.cancelled)
-		{
-			if (!old.cancelled)
-				cancel_booking(opts, row, desc, rel);
-			goto done;
-		}
+		same_device = b.has_device == old.has_device &&
+			(!b.has_device || memcmp(&b.device, &old.device, sizeof(pg_uuid_t)) == 0);
 		/* nothing the code depends on changed (a NULL time counts as a change) */
-		if (!old.cancelled && b.has_device == old.has_device &&
-			(!b.has_device || memcmp(&b.device, &old.device, sizeof(pg_uuid_t)) == 0) &&
+		if (!ref_changed && same_device && b.cancelled == old.cancelled &&
 			b.has_starts && old.has_starts && b.starts == old.starts &&
 			b.has_ends && old.has_ends && b.ends == old.ends)
 			goto done;
+		if (b.cancelled)
+		{
+			if (!old.cancelled)
+				resolve_old_request(opts, td->tg_trigtuple, desc, rel, &old, "booking cancelled");
+			goto done;
+		}
+
+		/*
+		 * A booking never leaves a live request that does not fit its row.
+		 * A new reference or room is another request, which cannot supersede
+		 * the old one: resolve it now. New dates on the same lock are
+		 * superseded by the new request, or resolved below if none is made.
+		 */
+		if (!old.cancelled && (ref_changed || !same_device))
+		{
+			resolve_old_request(opts, td->tg_trigtuple, desc, rel, &old,
+								ref_changed ? "booking reference changed" : "booking moved to another room");
+			resolved = true;
+		}
+		else if (old.cancelled)
+			resolved = true;	/* nothing of the old row is live */
 	}
 	else if (b.cancelled)
 		goto done;
@@ -648,16 +732,22 @@ oracode_booking_trigger(PG_FUNCTION_ARGS)
 	 */
 	if (b.has_ends && b.ends <= GetCurrentTransactionStartTimestamp())
 	{
-		if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-			cancel_booking(opts, row, desc, rel);
+		if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) && !resolved)
+			resolve_old_request(opts, td->tg_trigtuple, desc, rel, &old, "booking moved into the past");
 		goto done;
 	}
 
 	if (!b.has_device)
-		/* the room has no Oracode lock: stop any earlier request of this booking */
-		cancel_booking(opts, row, desc, rel);
+	{
+		/* the room has no Oracode lock: an UPDATE resolved the old room's above */
+		goto done;
+	}
 	else if (opts->warn)
-		create_code_or_warn(opts, row, desc, rel, &b);
+	{
+		if (!create_code_or_warn(opts, row, desc, rel, &b) &&
+			TRIGGER_FIRED_BY_UPDATE(td->tg_event) && !resolved)
+			resolve_old_request(opts, td->tg_trigtuple, desc, rel, &old, "booking changed and was refused a code");
+	}
 	else if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && TRIGGER_FIRED_AFTER(td->tg_event))
 	{
 		/* an AFTER trigger fires at its statement's end, where buffered requests are written */

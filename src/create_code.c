@@ -92,15 +92,19 @@ static SpiPlan insert_plan = {
 	INT8OID, TEXTOID}
 };
 
-/* a changed booking supersedes its earlier requests; those not yet sent are never sent */
+/*
+ * A changed booking supersedes its earlier requests for the same lock; those
+ * not yet sent are never sent. The same booking_ref on another lock is a
+ * room of the same group booking, and stands alongside.
+ */
 static SpiPlan supersede_plan = {
 	"UPDATE oracode.access_codes a SET superseded_by = $2, "
 	"status = CASE WHEN a.status = 'queued' THEN 'cancelled' ELSE a.status END, "
 	"status_detail = CASE WHEN a.status = 'queued' THEN 'superseded by request ' || $2 "
 	"ELSE a.status_detail END "
-	"WHERE a.booking_ref = $1 AND a.id <> $2 AND a.superseded_by IS NULL "
+	"WHERE a.booking_ref = $1 AND a.device_id = $3 AND a.id <> $2 AND a.superseded_by IS NULL "
 	"AND a.status NOT IN ('failed', 'cancelled', 'expired')",
-	2, {TEXTOID, INT8OID}
+	3, {TEXTOID, INT8OID, UUIDOID}
 };
 
 /*
@@ -314,7 +318,8 @@ insert_request(const CodeRequest *req, bool supersede)
 
 	if (supersede)
 	{
-		Datum		args[2] = {PointerGetDatum(req->booking_ref), Int64GetDatum(new_id)};
+		Datum		args[3] = {PointerGetDatum(req->booking_ref), Int64GetDatum(new_id),
+		UUIDPGetDatum(&req->device_id)};
 
 		spi_plan_run(&supersede_plan, args, NULL, 0);
 	}

@@ -30,15 +30,7 @@ SELECT throws_ok(format($$SELECT oracode_create_code('11111111-1111-1111-1111-11
   '22023', NULL, 'NULL starts_at: 22023');
 SELECT throws_ok(format($$SELECT oracode_create_code('11111111-1111-1111-1111-111111111111', %L, %L)$$,
   (SELECT d + time '16:00' FROM t), (SELECT d + time '15:00' FROM t)), '22023', 'ends_at must be after starts_at', 'ends before it starts: 22023');
-CREATE FUNCTION pg_temp.detail_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE d text;
-BEGIN
-  EXECUTE sql;
-  RETURN NULL;
-EXCEPTION WHEN others THEN
-  GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
-  RETURN d;
-END $$;
+\ir helpers.psql
 SELECT is(pg_temp.detail_of(format($$SELECT oracode_create_code('11111111-1111-1111-1111-111111111111', %L, %L)$$,
   (SELECT d + time '16:00' FROM t), (SELECT d + time '15:00' FROM t))),
   format('The booking starts at %s and ends at %s.', (SELECT (d + time '16:00')::timestamptz FROM t), (SELECT (d + time '15:00')::timestamptz FROM t)),
@@ -105,8 +97,9 @@ SELECT results_eq($$SELECT old_status, new_status, detail FROM oracode.access_co
 UPDATE oracode.access_codes SET status = 'unset', seam_access_code_id = 'ac-r2', status_detail = 'test: sent' WHERE id = (SELECT id FROM r2);
 CREATE TEMP TABLE r3 AS SELECT * FROM oracode_create_code('33333333-3333-3333-3333-333333333333',
   (SELECT d + time '16:00' FROM t), (SELECT d + 6 + time '10:00' FROM t), 'Guest Smith', 'BK-1');
-SELECT is((SELECT status FROM oracode.access_codes WHERE id = (SELECT id FROM r2)), 'unset', 'room change: the sent code keeps its status');
-SELECT is((SELECT superseded_by FROM oracode.access_codes WHERE id = (SELECT id FROM r2)), (SELECT id FROM r3), 'and is marked superseded');
+SELECT is((SELECT status FROM oracode.access_codes WHERE id = (SELECT id FROM r2)), 'unset', 'the same reference on another lock: the sent code keeps its status');
+SELECT is((SELECT superseded_by FROM oracode.access_codes WHERE id = (SELECT id FROM r2)), NULL,
+  'and stands alongside, not superseded: another room of a group booking (a room move is the trigger''s to resolve)');
 SELECT is((SELECT device_id FROM r3), '33333333-3333-3333-3333-333333333333'::uuid, 'the new request is for the new room');
 
 -- immutability of sent rows

@@ -4,7 +4,7 @@
 -- no-shows as cancellations, a code_limit that counts only codes valid at the same time, and
 -- every refusal's DETAIL names the booking. All in one rolled-back transaction.
 BEGIN;
-SELECT plan(16);
+SELECT plan(27);
 SET LOCAL client_min_messages = error;
 SET LOCAL timezone = 'Europe/Vienna';
 
@@ -85,15 +85,7 @@ SELECT throws_ok($$INSERT INTO strict (confirmation, room_no, guest, arrival, de
   'OC003', NULL, '... but not a third code that overlaps the two');
 
 -- item 8: every refusal's DETAIL names the booking, and a backwards booking's DETAIL both its times
-CREATE FUNCTION pg_temp.detail_of(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE d text;
-BEGIN
-  EXECUTE sql;
-  RETURN NULL;
-EXCEPTION WHEN others THEN
-  GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
-  RETURN d;
-END $$;
+\ir helpers.psql
 SELECT matches(pg_temp.detail_of($$INSERT INTO strict (confirmation, room_no, guest, arrival, departure)
                    SELECT 'CAP-4', 102, 'Same week', d + 1 + time '15:00', d + 3 + time '11:00' FROM t$$),
   'Booking reference: CAP-4\.$', 'the OC003 of a bulk import says which booking');
@@ -104,6 +96,60 @@ SELECT matches(pg_temp.detail_of($$INSERT INTO strict (confirmation, room_no, gu
                    SELECT 'BACK-2', 101, 'Typo', d + 3 + time '15:00', d + 1 + time '11:00' FROM t$$),
   '^The booking starts at \S+ 15:00:00\+\d\d and ends at \S+ 11:00:00\+\d\d\. Booking reference: BACK-2\.$',
   'a booking that ends before it starts: both its own times, and its reference');
+
+-- item 1: a booking never leaves a live request that does not fit its row, in every mode
+CREATE FUNCTION pg_temp.live(r text) RETURNS bigint LANGUAGE sql AS $$
+  SELECT count(*) FROM oracode.access_codes WHERE booking_ref = r AND superseded_by IS NULL
+     AND status NOT IN ('failed', 'cancelled', 'expired')
+$$;
+INSERT INTO bookings (confirmation, room_no, guest, arrival, departure)
+SELECT 'ED-' || i, 101, 'Edit ' || i, d + 30 + 3 * i + time '15:00', d + 32 + 3 * i + time '11:00' FROM t, generate_series(1, 3) i;
+UPDATE bookings SET arrival = arrival - interval '7 hours' WHERE confirmation = 'ED-1';   -- 08:00: no slot fits
+SELECT results_eq($$SELECT status FROM oracode.access_codes WHERE booking_ref = 'ED-1'$$, $$VALUES ('cancelled'::text)$$,
+  'dates changed to times no slot fits (on_error=warn): the old queued request is cancelled, not sent later');
+-- ED-2 and ED-3 were sent and set
+UPDATE oracode.access_codes SET status = 'sending' WHERE booking_ref IN ('ED-2', 'ED-3');
+UPDATE oracode.access_codes SET status = 'set', seam_access_code_id = 'ac-' || booking_ref, code = '4711' || id
+ WHERE booking_ref IN ('ED-2', 'ED-3');
+SELECT id AS ed3 FROM oracode.access_codes WHERE booking_ref = 'ED-3' \gset
+UPDATE bookings SET arrival = arrival - interval '7 hours' WHERE confirmation = 'ED-3';
+SELECT is((SELECT superseded_by FROM oracode.access_codes WHERE id = :ed3), :ed3::bigint,
+  'a sent code whose booking now fits no slot is marked superseded (no successor)');
+SELECT ok((SELECT count(*) FROM oracode.access_code_events WHERE access_code_id = :ed3 AND old_status = 'set'
+           AND new_status = 'set' AND detail LIKE 'superseded: booking changed%') = 1,
+  '... and an event records it (its PIN stays valid at the lock until its end)');
+UPDATE bookings SET arrival = arrival + interval '1 day' WHERE confirmation = 'ED-2';
+SELECT results_eq($$SELECT status, superseded_by IS NOT NULL FROM oracode.access_codes WHERE booking_ref = 'ED-2' ORDER BY id$$,
+  $$VALUES ('set'::text, true), ('queued', false)$$, 'new dates that fit: a new request supersedes the sent one');
+
+-- item 2: a new reference moves the booking: the old resolved, the new requested
+INSERT INTO bookings (confirmation, room_no, guest, arrival, departure)
+SELECT 'REF-1', 101, 'Renamed', d + 50 + time '15:00', d + 52 + time '11:00' FROM t;
+UPDATE bookings SET confirmation = 'REF-1B' WHERE confirmation = 'REF-1';
+SELECT results_eq($$SELECT booking_ref, status FROM oracode.access_codes WHERE booking_ref LIKE 'REF-1%' ORDER BY id$$,
+  $$VALUES ('REF-1'::text, 'cancelled'::text), ('REF-1B', 'queued')$$,
+  'a changed booking reference cancels the old reference''s request and requests under the new one');
+
+-- item 3: two rooms of one group booking under one reference, each with its own code
+INSERT INTO bookings (confirmation, room_no, guest, arrival, departure)
+SELECT 'GRP-1', r, 'Group', d + 60 + time '15:00', d + 62 + time '11:00' FROM t, (VALUES (101), (102)) v(r);
+SELECT is((SELECT count(*) FROM oracode.access_codes WHERE booking_ref = 'GRP-1' AND status = 'queued'), 2::bigint,
+  'a group booking''s two rooms under one reference: two requests, neither superseded');
+UPDATE bookings SET room_no = 103 WHERE confirmation = 'GRP-1' AND room_no = 102;
+SELECT results_eq($$SELECT device_id::text, status FROM oracode.access_codes WHERE booking_ref = 'GRP-1' ORDER BY id$$,
+  $$VALUES ('c1111111-1111-4111-8111-111111111111'::text, 'queued'::text), ('c2222222-2222-4222-8222-222222222222', 'cancelled')$$,
+  'moving one room to a room without a lock resolves that room''s request only');
+DELETE FROM bookings WHERE confirmation = 'GRP-1' AND room_no = 101;
+SELECT is(pg_temp.live('GRP-1'), 0::bigint, 'deleting the other leaves no live request of the group');
+SELECT is(pg_temp.live('ED-1') + pg_temp.live('ED-3') + pg_temp.live('REF-1'), 0::bigint,
+  'no booking above is left with a live request that does not fit it');
+
+-- item 9: monitoring reads no guest names
+SELECT hasnt_column('oracode', 'pending', 'name', 'oracode.pending, which pg_monitor reads, has no guest name');
+SELECT is((SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+           WHERE c.relnamespace = 'oracode'::regnamespace AND c.relkind = 'v' AND a.attnum > 0
+             AND a.attname IN ('name', 'guest', 'guest_name', 'seam_name')), 0::bigint,
+  'nor does any other view of schema oracode');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -108,9 +108,9 @@ SELECT is((SELECT free FROM oracode.capacity WHERE device_id = 'aaaaaaaa-0000-40
 UPDATE oracode.devices SET code_limit = 5 WHERE device_id = 'aaaaaaaa-0000-4000-8000-000000000001';
 SELECT is((SELECT free FROM oracode.capacity WHERE device_id = 'aaaaaaaa-0000-4000-8000-000000000001'), 0::bigint,
   'capacity: full at code_limit');
-SELECT throws_ok($$SELECT oracode_create_code('aaaaaaaa-0000-4000-8000-000000000001', (SELECT (d + 40 + time '15:00') AT TIME ZONE 'Europe/Berlin' FROM day),
-                   (SELECT (d + 41 + time '11:00') AT TIME ZONE 'Europe/Berlin' FROM day))$$, 'OC003', NULL,
-  'free = 0 in capacity is where oracode_create_code refuses (OC003): the same count');
+SELECT throws_ok($$SELECT oracode_create_code('aaaaaaaa-0000-4000-8000-000000000001', (SELECT (d + 2 + time '15:00') AT TIME ZONE 'Europe/Berlin' FROM day),
+                   (SELECT (d + 13 + time '11:00') AT TIME ZONE 'Europe/Berlin' FROM day))$$, 'OC003', NULL,
+  'free = 0 in capacity is where oracode_create_code refuses (OC003) a stay that overlaps every live code: the same count');
 
 -- pending -------------------------------------------------------------------------------
 SELECT set_eq($$SELECT booking_ref, status FROM oracode.pending WHERE device_id IN ('aaaaaaaa-0000-4000-8000-000000000001', 'aaaaaaaa-0000-4000-8000-000000000002')$$,

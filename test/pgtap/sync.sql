@@ -116,7 +116,7 @@ $$;
 
 BEGIN;
 SET LOCAL client_min_messages = error;   -- the malformed slots' WARNINGs are expected
-SELECT plan(40);
+SELECT plan(41);
 
 -- ---------------------------------------------------------------------------
 -- the slot cache follows a change another session commits (before any sync
@@ -235,8 +235,10 @@ SELECT is((oracode_match_slot(:'dev_b'::uuid, '2025-07-01 15:10+02', '2025-07-03
 SELECT throws_ok($$SELECT oracode_match_slot('00000000-0000-4000-8000-000000000000'::uuid, now(), now() + interval '1 day')$$,
   'OC004', 'unknown device 00000000-0000-4000-8000-000000000000', 'a device not in oracode.devices raises OC004');
 SELECT ok(oracode_match_slot(NULL::uuid, now(), now() + interval '1 day') IS NULL, 'a NULL device gives NULL');
-SELECT throws_ok(format('SELECT oracode_match_slot(%L::uuid, NULL, now())', :'dev_b'),
-  '22023', 'booking starts_at must not be null', 'invalid booking arguments raise 22023 as in the jsonb form');
+SELECT ok(oracode_match_slot(:'dev_b'::uuid, NULL, now()) IS NULL AND oracode_match_slot(:'dev_b'::uuid, now(), now()) IS NULL,
+  'a booking without times, or one no code can serve, is no slot (NULL), as in the jsonb form');
+SELECT throws_ok(format('SELECT oracode_match_slot(%L::uuid, now(), now() + interval ''1 day'', ''2h'')', :'dev_b'),
+  '22023', 'invalid max_time_rounding "2h"', 'a malformed rounding raises 22023 as in the jsonb form');
 
 -- ---------------------------------------------------------------------------
 -- HTTP failures: clear errors, no key in them, nothing written
