@@ -1081,3 +1081,22 @@ GRANT USAGE ON SCHEMA oracode TO pg_monitor;
 GRANT EXECUTE ON FUNCTION oracode.worker_state() TO pg_monitor;
 GRANT SELECT ON oracode.status_counts, oracode.capacity, oracode.pending, oracode.set_times,
                 oracode.time_to_set, oracode.worker_health TO pg_monitor;
+
+-- The hotel's security question: which PINs still open a door they should not? Codes sent to
+-- a lock and still valid there whose booking was cancelled, deleted, moved or changed after
+-- they were sent (the trigger marked them superseded: Oracode codes cannot be deleted). Re-key
+-- or watch those doors until valid_until.
+CREATE VIEW oracode.stale_codes AS
+SELECT a.id, a.device_id, d.display_name, a.booking_ref, a.status,
+       a.starts_at, a.ends_at AS valid_until,
+       CASE WHEN a.superseded_by <> a.id THEN a.superseded_by END AS replaced_by,
+       a.status_detail AS why, a.updated_at AS superseded_at
+FROM oracode.access_codes a
+JOIN oracode.devices d ON d.device_id = a.device_id
+WHERE a.superseded_by IS NOT NULL
+  AND a.status IN ('unset', 'setting', 'set', 'unknown', 'removing')
+  AND a.ends_at > now();
+COMMENT ON VIEW oracode.stale_codes IS
+    'codes still valid at a lock whose booking was cancelled, deleted, moved or changed after they were sent';
+REVOKE ALL ON oracode.stale_codes FROM PUBLIC;
+GRANT SELECT ON oracode.stale_codes TO pg_monitor;

@@ -4,7 +4,7 @@
 -- no-shows as cancellations, a code_limit that counts only codes valid at the same time, and
 -- every refusal's DETAIL names the booking. All in one rolled-back transaction.
 BEGIN;
-SELECT plan(27);
+SELECT plan(32);
 SET LOCAL client_min_messages = error;
 SET LOCAL timezone = 'Europe/Vienna';
 
@@ -143,6 +143,64 @@ DELETE FROM bookings WHERE confirmation = 'GRP-1' AND room_no = 101;
 SELECT is(pg_temp.live('GRP-1'), 0::bigint, 'deleting the other leaves no live request of the group');
 SELECT is(pg_temp.live('ED-1') + pg_temp.live('ED-3') + pg_temp.live('REF-1'), 0::bigint,
   'no booking above is left with a live request that does not fit it');
+
+-- item 11: which PINs still open a door they should not
+SELECT results_eq($$SELECT booking_ref, status, replaced_by IS NULL FROM oracode.stale_codes
+                    WHERE booking_ref LIKE 'ED-%' ORDER BY id$$,
+  $$VALUES ('ED-2'::text, 'set'::text, false), ('ED-3', 'set', true)$$,
+  'oracode.stale_codes lists the sent codes whose bookings changed: ED-2 replaced by a new request, ED-3 by none');
+SELECT is((SELECT count(*) FROM oracode.stale_codes WHERE booking_ref IN ('ED-1', 'REF-1', 'GRP-1')), 0::bigint,
+  '... and not requests that were never sent');
+
+-- item 12: adding the trigger to a live database (the README's statements)
+CREATE TEMP TABLE live_rooms (room_id int PRIMARY KEY, lock_device_id uuid);
+INSERT INTO live_rooms VALUES (1, 'c1111111-1111-4111-8111-111111111111'), (2, NULL);
+CREATE TEMP TABLE live_bookings (booking_id bigint PRIMARY KEY, room_id int, guest_name text, check_in timestamptz,
+                                 check_out timestamptz, status text DEFAULT 'confirmed');
+INSERT INTO live_bookings
+SELECT 9000 + i, CASE WHEN i = 5 THEN 2 ELSE 1 END, 'Guest ' || i,
+       d + 70 + 3 * i + CASE WHEN i = 4 THEN time '08:00' ELSE time '15:00' END, d + 72 + 3 * i + time '11:00',
+       CASE WHEN i = 3 THEN 'cancelled' ELSE 'confirmed' END
+FROM t, generate_series(1, 6) i
+UNION ALL SELECT 9100, 1, 'Past', now() - interval '10 days', now() - interval '8 days', 'confirmed';
+CREATE FUNCTION pg_temp.adopt() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE b record; n int := 0; refused int := 0;
+BEGIN
+  FOR b IN SELECT k.booking_id, k.guest_name, k.check_in, k.check_out, r.lock_device_id
+             FROM live_bookings k JOIN live_rooms r USING (room_id)
+            WHERE r.lock_device_id IS NOT NULL AND k.status <> 'cancelled' AND k.check_out > now()
+            ORDER BY k.check_in LOOP
+    BEGIN
+      PERFORM oracode_create_code(b.lock_device_id, b.check_in, b.check_out, b.guest_name,
+                                  b.booking_id::text, '1hour', b.check_in - interval '14 days');
+      n := n + 1;
+    EXCEPTION WHEN SQLSTATE 'OC001' OR SQLSTATE 'OC002' OR SQLSTATE 'OC003' OR SQLSTATE 'OC004'
+                OR SQLSTATE '22023' THEN
+      refused := refused + 1;
+      RAISE WARNING 'booking %: %', b.booking_id, SQLERRM;
+    END;
+  END LOOP;
+  RAISE NOTICE 'oracode: % bookings requested, % refused', n, refused;
+END $$;
+SELECT pg_temp.adopt();
+SELECT results_eq($$SELECT booking_ref FROM oracode.access_codes WHERE booking_ref LIKE '9%' ORDER BY booking_ref$$,
+  $$VALUES ('9001'::text), ('9002'), ('9006')$$,
+  'adopting a live table requests the future, confirmed bookings of rooms with a lock that a slot fits');
+SELECT pg_temp.adopt();
+SELECT is((SELECT count(*) FROM oracode.access_codes WHERE booking_ref LIKE '9%'), 3::bigint, '... and running it again requests nothing twice');
+-- the query to run before ALTER EXTENSION UPDATE lists the arguments the new version refuses
+CREATE TEMP TABLE old_style (id int, lock uuid, s timestamptz, e timestamptz);
+CREATE TRIGGER typo AFTER INSERT ON old_style FOR EACH ROW
+  EXECUTE FUNCTION oracode_booking_trigger('devcie=lock', 'starts=s', 'ends=e', 'ref=id', 'on_error');
+SELECT results_eq($$SELECT a.arg
+  FROM pg_trigger t
+  CROSS JOIN LATERAL unnest(string_to_array(encode(t.tgargs, 'escape'), '\000')) AS a(arg)
+ WHERE t.tgfoid = 'oracode_booking_trigger'::regproc AND a.arg <> ''
+   AND (position('=' IN a.arg) = 0 OR split_part(a.arg, '=', 1) NOT IN
+        ('device', 'device_sql', 'starts', 'ends', 'ref', 'name', 'cancelled', 'rounding',
+         'issue_before', 'on_error'))$$,
+  $$VALUES ('devcie=lock'::text), ('on_error')$$,
+  'the README''s query finds the trigger arguments the extension would refuse, and only those');
 
 -- item 9: monitoring reads no guest names
 SELECT hasnt_column('oracode', 'pending', 'name', 'oracode.pending, which pg_monitor reads, has no guest name');
