@@ -480,6 +480,7 @@ booking_batch_offer_init(BatchOffer *offer)
 	memset(offer, 0, sizeof(BatchOffer));
 	offer->node.type = T_ExtensibleNode;
 	offer->node.extnodename = BATCH_OFFER_NAME;
+	offer->batch = true;
 }
 
 /* The offer in a function call's context, or NULL when it is none. */

@@ -17,6 +17,8 @@
 typedef struct BatchOffer
 {
 	ExtensibleNode node;
+	bool		batch;			/* the request may wait for the end of the statement */
+	bool		keep_siblings;	/* a piece of a split stay: supersede no other piece */
 } BatchOffer;
 
 extern void booking_batch_install_hooks(void);

@@ -70,6 +70,7 @@ typedef struct TriggerOptions
 	char	   *rounding;
 	Interval   *issue_before;	/* NULL = issue at once */
 	bool		warn;			/* on_error=warn */
+	bool		split;			/* long_stays=split */
 	SPIPlanPtr	device_plan;	/* device_sql, prepared on first use */
 	bool		have_to_jsonb;
 	FmgrInfo	to_jsonb;		/* the row as jsonb for device_sql */
@@ -213,8 +214,14 @@ parse_options(TriggerOptions *opts, Trigger *trigger)
 				bad_argument(arg, "on_error is raise or warn.");
 			opts->warn = strcmp(value, "warn") == 0;
 		}
+		else if (strcmp(key, "long_stays") == 0)
+		{
+			if (strcmp(value, "split") != 0 && strcmp(value, "refuse") != 0)
+				bad_argument(arg, "long_stays is refuse or split.");
+			opts->split = strcmp(value, "split") == 0;
+		}
 		else
-			bad_argument(arg, "Known keys are device, device_sql, starts, ends, ref, name, cancelled, rounding, issue_before and on_error.");
+			bad_argument(arg, "Known keys are device, device_sql, starts, ends, ref, name, cancelled, rounding, issue_before, on_error and long_stays.");
 	}
 	if (opts->starts_col == NULL || opts->ends_col == NULL || opts->ref_col == NULL ||
 		(opts->device_col == NULL && opts->device_sql == NULL))
@@ -574,15 +581,122 @@ is_refusal(int sqlerrcode)
 		sqlerrcode == ERRCODE_ORACODE_CODE_LIMIT || sqlerrcode == ERRCODE_ORACODE_UNKNOWN_DEVICE;
 }
 
-/* Raise 22023 unless the booking has times a code can be made for (NULL, backwards, over 31 days). */
+/*
+ * Raise 22023 unless the booking has times codes can be made for (NULL,
+ * backwards, over 31 days — unless long_stays=split makes several codes).
+ */
 static void
-check_booking_times(const Booking *b)
+check_booking_times(const TriggerOptions *opts, const Booking *b)
 {
 	if (!b->has_starts || !b->has_ends)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("booking %s must not be null", b->has_starts ? "ends_at" : "starts_at")));
+	if (opts->split && b->ends - b->starts > ORACODE_MAX_STAY_USECS)
+		return;
 	match_check_booking(b->starts, b->ends);
+}
+
+/* t moved by n calendar days in the session's time zone (a stay's clock times are kept across DST). */
+static TimestampTz
+plus_days(TimestampTz t, int n)
+{
+	Interval	iv = {0};
+
+	iv.day = n;
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(t),
+												   IntervalPGetDatum(&iv)));
+}
+
+/* The most pieces a split stay may have (about five years); a longer stay is refused. */
+#define MAX_PIECES 64
+
+/*
+ * long_stays=split: a stay over 744 hours as consecutive pieces, each short
+ * enough for one code even after its ends move to the slot's times (by up
+ * to the tolerance each), on the stay's own clock times: a piece ends on a
+ * departure time (the stay's end, a number of days earlier) and the next
+ * starts on an arrival time (the stay's start, a number of days later) no
+ * later than that end, so the codes overlap by a night and the guest never
+ * stands at the door without a valid one. Returns the number of pieces.
+ */
+static int
+split_stay(TimestampTz starts, TimestampTz ends, int64 tolerance, TimestampTz *piece_starts,
+		   TimestampTz *piece_ends)
+{
+	int64		longest = ORACODE_MAX_STAY_USECS - 2 * tolerance;
+	TimestampTz cur = starts;
+	int			m = 0;			/* cur = starts + m days */
+	int			n = 0;
+
+	while (ends - cur > longest)
+	{
+		int			k = (int) ((ends - cur - longest) / USECS_PER_DAY);
+		TimestampTz pe;
+
+		if (n == MAX_PIECES - 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("stay is too long to split into codes"),
+					 errdetail("A stay is split into at most %d codes of 31 days.", MAX_PIECES)));
+		/* the latest departure time, k days before the end, that keeps the piece short enough */
+		if (k < 1)
+			k = 1;
+		while ((pe = plus_days(ends, -k)) - cur > longest)
+			k++;
+		piece_starts[n] = cur;
+		piece_ends[n] = pe;
+		n++;
+		/* the latest arrival time before that departure: the next piece overlaps this one */
+		while (plus_days(starts, m + 1) < pe)
+			m++;
+		if (plus_days(starts, m) <= cur)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("stay cannot be split into codes"),
+					 errdetail("Its pieces would not move forward.")));
+		cur = plus_days(starts, m);
+	}
+	piece_starts[n] = cur;
+	piece_ends[n] = ends;
+	return n + 1;
+}
+
+/*
+ * The booking's request: one code, or with long_stays=split and a stay over
+ * 744 hours one per piece (split_stay), all under its ref on its lock, none
+ * superseding another. offer (or NULL) lets a single request wait for the
+ * end of the statement.
+ */
+static void
+request_booking(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relation rel, Booking *b,
+				BatchOffer *offer)
+{
+	TimestampTz piece_starts[MAX_PIECES];
+	TimestampTz piece_ends[MAX_PIECES];
+	BatchOffer	siblings;
+	int			n,
+				i;
+
+	if (!opts->split || !b->has_starts || !b->has_ends || b->ends - b->starts <= ORACODE_MAX_STAY_USECS)
+	{
+		create_code(opts, tuple, desc, rel, b, offer);
+		return;
+	}
+	n = split_stay(b->starts, b->ends,
+				   match_tolerance(cstring_to_text(opts->rounding ? opts->rounding : "1hour")),
+				   piece_starts, piece_ends);
+	booking_batch_offer_init(&siblings);
+	siblings.batch = false;		/* written at once, in order */
+	siblings.keep_siblings = true;
+	for (i = 0; i < n; i++)
+	{
+		Booking		piece = *b;
+
+		piece.starts = piece_starts[i];
+		piece.ends = piece_ends[i];
+		create_code(opts, tuple, desc, rel, &piece, &siblings);
+	}
 }
 
 /*
@@ -607,9 +721,9 @@ create_code_or_warn(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relat
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		check_booking_times(b);
+		check_booking_times(opts, b);
 		times_ok = true;
-		create_code(opts, tuple, desc, rel, b, NULL);
+		request_booking(opts, tuple, desc, rel, b, NULL);
 		made = true;
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
@@ -754,10 +868,10 @@ oracode_booking_trigger(PG_FUNCTION_ARGS)
 		BatchOffer	offer;
 
 		booking_batch_offer_init(&offer);
-		create_code(opts, row, desc, rel, &b, &offer);
+		request_booking(opts, row, desc, rel, &b, &offer);
 	}
 	else
-		create_code(opts, row, desc, rel, &b, NULL);
+		request_booking(opts, row, desc, rel, &b, NULL);
 
 done:
 	SPI_finish();

@@ -400,7 +400,7 @@ create_code_as_owner(FunctionCallInfo fcinfo, bool *isnull)
 	if (req.booking_ref)
 		booking_batch_flush_ref(req.booking_ref);
 	/* a capped device counts its live codes at each request: never buffered */
-	if (offer != NULL && !capped && booking_batch_add(&req))
+	if (offer != NULL && offer->batch && !capped && booking_batch_add(&req))
 	{
 		SPI_finish();
 		*isnull = true;
@@ -410,7 +410,8 @@ create_code_as_owner(FunctionCallInfo fcinfo, bool *isnull)
 	/* a booking without live requests (a new one, mostly) has nothing to supersede */
 	if (req.booking_ref == NULL || !existing_request(&req, &row, &any_live))
 	{
-		row = insert_request(&req, req.booking_ref != NULL && any_live);
+		row = insert_request(&req, req.booking_ref != NULL && any_live &&
+							 !(offer != NULL && offer->keep_siblings));
 		if (capped)
 			check_code_limit(device_id, display_name, req.starts_at, req.ends_at);
 	}

@@ -4,7 +4,7 @@
 -- no-shows as cancellations, a code_limit that counts only codes valid at the same time, and
 -- every refusal's DETAIL names the booking. All in one rolled-back transaction.
 BEGIN;
-SELECT plan(32);
+SELECT plan(36);
 SET LOCAL client_min_messages = error;
 SET LOCAL timezone = 'Europe/Vienna';
 
@@ -201,6 +201,34 @@ SELECT results_eq($$SELECT a.arg
          'issue_before', 'on_error'))$$,
   $$VALUES ('devcie=lock'::text), ('on_error')$$,
   'the README''s query finds the trigger arguments the extension would refuse, and only those');
+
+-- item 10: long_stays=split gives a stay over 31 days consecutive codes that cover it with no gap
+CREATE TEMP TABLE long_stays (LIKE bookings);
+CREATE TRIGGER oracode AFTER INSERT OR UPDATE OR DELETE ON long_stays FOR EACH ROW
+  EXECUTE FUNCTION oracode_booking_trigger(
+    'device_sql=SELECT lock FROM rooms WHERE room_no = ($1->>''room_no'')::int',
+    'starts=arrival', 'ends=departure', 'ref=confirmation', 'long_stays=split');
+INSERT INTO long_stays (confirmation, room_no, guest, arrival, departure)
+SELECT 'STAY-70', 101, 'Long stay', d + 100 + time '15:00', d + 170 + time '11:00' FROM t;
+CREATE FUNCTION pg_temp.pieces(r text) RETURNS TABLE (n bigint, longest interval, gaps bigint, first_start timestamptz,
+                                                      last_end timestamptz, superseded bigint) LANGUAGE sql AS $$
+  SELECT count(*), max(ends_at - starts_at),
+         count(*) FILTER (WHERE starts_at > prev_end),
+         min(starts_at), max(ends_at), count(*) FILTER (WHERE superseded_by IS NOT NULL)
+  FROM (SELECT starts_at, ends_at, superseded_by, lag(ends_at) OVER (ORDER BY starts_at) AS prev_end
+        FROM oracode.access_codes WHERE booking_ref = r AND status = 'queued') x
+$$;
+SELECT results_eq($$SELECT n, longest <= interval '744 hours', gaps, first_start, last_end, superseded FROM pg_temp.pieces('STAY-70')$$,
+  $$SELECT 3::bigint, true, 0::bigint, d + 100 + time '15:00', d + 170 + time '11:00', 0::bigint FROM t$$,
+  'a 70-night stay: three queued codes under its reference, each at most 744 hours, from its arrival to its departure, each starting before the last ends');
+UPDATE long_stays SET departure = departure + interval '5 days' WHERE confirmation = 'STAY-70';
+SELECT results_eq($$SELECT n, gaps, last_end FROM pg_temp.pieces('STAY-70')$$,
+  $$SELECT 3::bigint, 0::bigint, d + 175 + time '11:00' FROM t$$,
+  'changing the stay resolves all its codes and requests the new ones');
+SELECT is((SELECT count(*) FROM oracode.access_codes WHERE booking_ref = 'STAY-70' AND status = 'cancelled'), 3::bigint,
+  '... the three old ones cancelled');
+DELETE FROM long_stays WHERE confirmation = 'STAY-70';
+SELECT is(pg_temp.live('STAY-70'), 0::bigint, 'deleting it resolves them all');
 
 -- item 9: monitoring reads no guest names
 SELECT hasnt_column('oracode', 'pending', 'name', 'oracode.pending, which pg_monitor reads, has no guest name');
