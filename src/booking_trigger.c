@@ -827,10 +827,12 @@ oracode_booking_trigger(PG_FUNCTION_ARGS)
 		 * the old one: resolve it now. New dates on the same lock are
 		 * superseded by the new request, or resolved below if none is made.
 		 */
-		if (!old.cancelled && (ref_changed || !same_device))
+		if (!old.cancelled && (ref_changed || !same_device || opts->split))
 		{
+			/* split pieces supersede nothing: with long_stays=split new dates resolve the old too */
 			resolve_old_request(opts, td->tg_trigtuple, desc, rel, &old,
-								ref_changed ? "booking reference changed" : "booking moved to another room");
+								ref_changed ? "booking reference changed" :
+								!same_device ? "booking moved to another room" : "booking changed");
 			resolved = true;
 		}
 		else if (old.cancelled)
