@@ -12,6 +12,9 @@
 #   BENCH_RUNS=3           timed runs of the C function (the median is reported)
 #   BENCH_ROUNDING=1hour   max_time_rounding passed to both functions
 #   BENCH_SEED=0.42        setseed() for the synthetic bookings
+#   BENCH_DIRTY=0          share of bookings made dirty as real PMS data has them (a third
+#                          ending before they start, a third over 31 days, a third without
+#                          an end): a report over them must not abort, and they match nothing
 #   BENCH_JIT=off          jit setting for the session
 #   BENCH_NO_BUILD=1       skip `make && make install`
 #   BENCH_USE_EXISTING=1   use the running cluster named by PGHOST/PGPORT/PGUSER
@@ -32,6 +35,8 @@ CHECK=${BENCH_CHECK:-20000}
 RUNS=${BENCH_RUNS:-3}
 ROUNDING=${BENCH_ROUNDING:-1hour}
 SEED=${BENCH_SEED:-0.42}
+DIRTY=${BENCH_DIRTY:-0}
+[[ $DIRTY =~ ^(0|1|0?\.[0-9]+)$ ]] || die "BENCH_DIRTY must be a share between 0 and 1, not '$DIRTY'"
 JIT=${BENCH_JIT:-off}
 DB=${BENCH_DB:-oracode_bench}
 
@@ -98,7 +103,7 @@ echo "# generating $N bookings, then timing (about half a minute for 1M)" >&2
 
 # One psql session = one backend for everything below.
 psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -P pager=off -P tuples_only=on -P format=unaligned \
-  -v n="$N" -v sample="$SAMPLE" -v check="$CHECK" -v runs="$RUNS" -v seed="$SEED" \
+  -v n="$N" -v sample="$SAMPLE" -v check="$CHECK" -v runs="$RUNS" -v seed="$SEED" -v dirty="$DIRTY" \
   -v rounding="$ROUNDING" -v jit="$JIT" -v slots="$SLOTS" -v one_shot="$ONE_SHOT" \
   -v ref="$BENCH_DIR/match_plpgsql.sql" <<'SQL'
 SET client_min_messages = warning;
@@ -160,6 +165,10 @@ SELECT id, starts_at,
             ELSE starts_at + greatest(interval '1 minute', odd_len * interval '744 hours')
        END AS ends_at
 FROM t;
+-- BENCH_DIRTY: some rows as a PMS's real data has them; none of them may abort the report
+UPDATE bookings SET ends_at = CASE id % 3 WHEN 0 THEN starts_at - interval '1 hour'
+                                          WHEN 1 THEN starts_at + interval '40 days' END
+ WHERE random() < :dirty;
 VACUUM (ANALYZE) bookings;
 CREATE TEMP TABLE sample AS SELECT * FROM bookings WHERE id <= :check;
 
@@ -172,6 +181,11 @@ SELECT format('SELECT count(*), count(m) FROM (SELECT oracode_match_slot(%L::jso
 \echo '# oracode_match_slot benchmark'
 SELECT format('%-26s %s (%s to %s, America/New_York, 5 slots, rounding %s)', 'bookings (N)', count(*),
               min(starts_at)::date, max(ends_at)::date, :'rounding')
+FROM bookings;
+SELECT format('%-26s %s (ending before they start %s, over 31 days %s, without an end %s)', 'dirty bookings',
+              count(*) FILTER (WHERE ends_at IS NULL OR ends_at <= starts_at OR ends_at - starts_at > interval '744 hours'),
+              count(*) FILTER (WHERE ends_at <= starts_at), count(*) FILTER (WHERE ends_at - starts_at > interval '744 hours'),
+              count(*) FILTER (WHERE ends_at IS NULL))
 FROM bookings;
 INSERT INTO facts VALUES ('rss_before', oracode_bench.vm('VmRSS')), ('hwm_before', oracode_bench.vm('VmHWM'));
 
