@@ -4,7 +4,7 @@
 -- no-shows as cancellations, a code_limit that counts only codes valid at the same time, and
 -- every refusal's DETAIL names the booking. All in one rolled-back transaction.
 BEGIN;
-SELECT plan(36);
+SELECT plan(38);
 SET LOCAL client_min_messages = error;
 SET LOCAL timezone = 'Europe/Vienna';
 
@@ -229,6 +229,20 @@ SELECT is((SELECT count(*) FROM oracode.access_codes WHERE booking_ref = 'STAY-7
   '... the three old ones cancelled');
 DELETE FROM long_stays WHERE confirmation = 'STAY-70';
 SELECT is(pg_temp.live('STAY-70'), 0::bigint, 'deleting it resolves them all');
+
+-- an import with COPY: future stays requested at the end of the COPY, an ended one and a
+-- no-show not at all, a backwards one warned of
+COPY bookings (confirmation, room_no, guest, status, arrival, departure) FROM STDIN;
+CP-1	101	Copy one	confirmed	2031-03-01 15:00+01	2031-03-03 11:00+01
+CP-2	101	Copy two	confirmed	2031-03-05 15:00+01	2031-03-08 11:00+01
+CP-3	101	Copy past	confirmed	2020-03-01 15:00+01	2020-03-03 11:00+01
+CP-4	101	Copy no-show	no_show	2031-03-10 15:00+01	2031-03-11 11:00+01
+CP-5	101	Copy typo	confirmed	2031-03-14 15:00+01	2031-03-12 11:00+01
+\.
+SELECT results_eq($$SELECT ref, status FROM pg_temp.requests('CP-%')$$,
+  $$VALUES ('CP-1'::text, 'queued'::text), ('CP-2', 'queued')$$,
+  'a COPY import requests codes for its future stays, none for the ended one, the no-show or the backwards one');
+SELECT is((SELECT count(*) FROM bookings WHERE confirmation LIKE 'CP-%'), 5::bigint, '... and keeps all five bookings');
 
 -- item 9: monitoring reads no guest names
 SELECT hasnt_column('oracode', 'pending', 'name', 'oracode.pending, which pg_monitor reads, has no guest name');
