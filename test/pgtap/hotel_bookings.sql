@@ -219,11 +219,11 @@ CREATE FUNCTION pg_temp.pieces(r text) RETURNS TABLE (n bigint, longest interval
         FROM oracode.access_codes WHERE booking_ref = r AND status = 'queued') x
 $$;
 SELECT results_eq($$SELECT n, longest <= interval '744 hours', gaps, first_start, last_end, superseded FROM pg_temp.pieces('STAY-70')$$,
-  $$SELECT 3::bigint, true, 0::bigint, d + 100 + time '15:00', d + 170 + time '11:00', 0::bigint FROM t$$,
+  $$SELECT 3::bigint, true, 0::bigint, (d + 100 + time '15:00')::timestamptz, (d + 170 + time '11:00')::timestamptz, 0::bigint FROM t$$,
   'a 70-night stay: three queued codes under its reference, each at most 744 hours, from its arrival to its departure, each starting before the last ends');
 UPDATE long_stays SET departure = departure + interval '5 days' WHERE confirmation = 'STAY-70';
 SELECT results_eq($$SELECT n, gaps, last_end FROM pg_temp.pieces('STAY-70')$$,
-  $$SELECT 3::bigint, 0::bigint, d + 175 + time '11:00' FROM t$$,
+  $$SELECT 3::bigint, 0::bigint, (d + 175 + time '11:00')::timestamptz FROM t$$,
   'changing the stay resolves all its codes and requests the new ones');
 SELECT is((SELECT count(*) FROM oracode.access_codes WHERE booking_ref = 'STAY-70' AND status = 'cancelled'), 3::bigint,
   '... the three old ones cancelled');
