@@ -11,11 +11,18 @@
  * the booking to survive a refused request. An AFTER INSERT firing offers
  * oracode_create_code() to buffer its request for the end of the statement
  * (booking_batch.c); anything that acts on a booking's earlier requests
- * (a cancel, a supersede, a subtransaction that may roll back) first writes
- * the booking's buffered request.
+ * (a resolution, a supersede, a subtransaction that may roll back) first
+ * writes the booking's buffered request.
+ *
+ * Its rule (doc/reference.md, "Booking trigger"): a booking never leaves a
+ * live request that does not fit its current row. An update that changes
+ * what the request was made for resolves the old row's request — its ref on
+ * its lock, so other rooms of a group booking are untouched — in the same
+ * statement (resolve_old_request), unless the new request supersedes it.
  *
  * It is not SECURITY DEFINER: device_sql is the PMS's own query and runs
- * with the rights and search_path of the role writing the booking.
+ * with the rights and search_path of the role writing the booking; the
+ * resolution runs as the tables' owner with a pinned path (owner.c).
  */
 #include "postgres.h"
 
@@ -757,8 +764,9 @@ create_code_or_warn(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relat
 /*
  * oracode_booking_trigger(): AFTER INSERT OR UPDATE OR DELETE ... FOR EACH
  * ROW. Arguments: device=<column> or device_sql=<query>, starts=, ends=,
- * ref=, and optionally name=, cancelled=<column>:<value>, rounding=,
- * issue_before=<interval>, on_error=raise|warn (README, "Bookings").
+ * ref=, and optionally name=, cancelled=<column>:<value>[,<value>...],
+ * rounding=, issue_before=<interval>, on_error=raise|warn,
+ * long_stays=refuse|split (doc/reference.md, "Booking trigger").
  */
 Datum
 oracode_booking_trigger(PG_FUNCTION_ARGS)
