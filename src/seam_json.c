@@ -792,14 +792,51 @@ seam_body_list_codes_by_ids(char **ids, int n)
 	return finish_body(obj);
 }
 
-/* Body of /access_codes/list for all codes of one device. */
+/*
+ * Body of /access_codes/list for all codes of one device: the first page
+ * (page_cursor NULL), or the page a previous one's next_page_cursor names
+ * (Seam wants the first page's parameters repeated with it).
+ */
 char *
-seam_body_list_codes_by_device(const char *device_id)
+seam_body_list_codes_by_device(const char *device_id, const char *page_cursor)
 {
 	cJSON	   *obj = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(obj, "device_id", to_utf8(device_id));
+	if (page_cursor != NULL)
+		cJSON_AddStringToObject(obj, "page_cursor", to_utf8(page_cursor));
 	return finish_body(obj);
+}
+
+/*
+ * Whether a list answer says more pages follow (pagination.has_next_page):
+ * then what it lacks proves nothing. *cursor is the next page's cursor
+ * (palloc'd), NULL on the last page. False, with *problem set, when the
+ * answer cannot be read or promises a next page without a cursor.
+ */
+bool
+seam_list_next_page(const char *body, char **cursor, const char **problem)
+{
+	cJSON	   *root = seam_json_parse(body, problem);
+	const cJSON *pagination;
+	bool		ok = true;
+
+	*cursor = NULL;
+	if (root == NULL)
+		return false;
+	pagination = get_object(root, "pagination");
+	if (pagination != NULL && get_bool(pagination, "has_next_page", false))
+	{
+		*cursor = get_string(pagination, "next_page_cursor");
+		if (*cursor == NULL || (*cursor)[0] == '\0')
+		{
+			*problem = "The response says there is a next page but gives no next_page_cursor.";
+			*cursor = NULL;
+			ok = false;
+		}
+	}
+	cJSON_Delete(root);
+	return ok;
 }
 
 /*

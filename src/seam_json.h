@@ -93,7 +93,8 @@ extern bool seam_is_uuid(const char *s);
 extern char *seam_body_create_code(const char *device_id, const char *name, TimestampTz starts_at,
 								   TimestampTz ends_at, const TodZone *zone, bool daily);
 extern char *seam_body_list_codes_by_ids(char **ids, int n);
-extern char *seam_body_list_codes_by_device(const char *device_id);
+extern char *seam_body_list_codes_by_device(const char *device_id, const char *page_cursor);
+extern bool seam_list_next_page(const char *body, char **cursor, const char **problem);
 extern char *seam_body_list_devices(const char *page_cursor);
 extern char *seam_body_list_devices_page(const char *page_cursor, int limit);
 extern char *seam_format_local_time(TimestampTz t, const TodZone *zone);

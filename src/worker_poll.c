@@ -157,6 +157,7 @@ worker_poll_cycle(bool *unauthorized)
 		int			nacs = 0;
 		const char *problem = NULL;
 		bool		ok;
+		bool		more = false;	/* the answer says more pages follow */
 		char		why[512];
 		int			k;
 
@@ -174,7 +175,14 @@ worker_poll_cycle(bool *unauthorized)
 				snprintf(why, sizeof(why), "unreadable code list: %s", problem);
 		}
 		else
+		{
+			char	   *cursor = NULL;
+			const char *page_problem = NULL;
+
 			match_answer(hash, keysize, codes, r, acs, nacs);
+			/* a page with more after it cannot prove that a code is gone */
+			more = !seam_list_next_page(reqs[r].resp.body.data, &cursor, &page_problem) || cursor != NULL;
+		}
 		MemoryContextSwitchTo(turn_cxt);
 
 		for (k = r * per; k < Min(n, (r + 1) * per); k++)
@@ -188,6 +196,9 @@ worker_poll_cycle(bool *unauthorized)
 				if (reqs[r].resp.retry_after >= 0)
 					cJSON_AddNumberToObject(res, "retry_after", reqs[r].resp.retry_after);
 			}
+			else if (codes[k].found == NULL && more)
+				cJSON_AddStringToObject(res, "error",
+										"status poll incomplete: the code list has more pages, so the code's absence proves nothing");
 			else
 			{
 				cJSON_AddBoolToObject(res, "found", codes[k].found != NULL);

@@ -133,41 +133,106 @@ create_result(int64 id, const char *device_id, SeamResponse *resp, const CreateH
 	return r;
 }
 
-/* Build the reconcile result for one device from its code list. */
+/* The most pages of one device's code list read for a reconciliation. */
+#define MAX_LIST_PAGES 50
+
+/* One device's code list for a reconciliation, page by page. */
+typedef struct ListPages
+{
+	SeamResponse *pages[MAX_LIST_PAGES];
+	int			npages;
+	const char *problem;		/* why the pages stop short of the last one, or NULL */
+} ListPages;
+
+/*
+ * Read the rest of a device's code list after its first page: a page that
+ * says more follow (pagination.has_next_page) never proves a code absent,
+ * and a create resent on such a proof would be a second code. Pages are
+ * read one after another; any that fails ends the list, marked incomplete.
+ */
+static void
+fetch_list_pages(const char *device_id, SeamResponse *first, ListPages *lp)
+{
+	char	   *cursor = NULL;
+
+	lp->pages[0] = first;
+	lp->npages = 1;
+	lp->problem = NULL;
+	while (lp->pages[lp->npages - 1]->status == 200)
+	{
+		SeamRequest *req;
+
+		if (!seam_list_next_page(lp->pages[lp->npages - 1]->body.data, &cursor, &lp->problem) ||
+			cursor == NULL)
+			return;
+		if (lp->npages == MAX_LIST_PAGES)
+		{
+			lp->problem = psprintf("The device's code list has more than %d pages.", MAX_LIST_PAGES);
+			return;
+		}
+		req = palloc0(sizeof(SeamRequest));
+		req->path = "/access_codes/list";
+		req->body = seam_body_list_codes_by_device(device_id, cursor);
+		seam_http_perform(req, 1);
+		lp->pages[lp->npages++] = &req->resp;
+	}
+}
+
+/*
+ * A reconciliation result: the device's codes from every page of its list,
+ * or why they could not all be read (then nothing is concluded: a missing
+ * page could hold the code).
+ */
 static cJSON *
-reconcile_result(const char *device_id, cJSON *ids, SeamResponse *resp, bool *unauthorized)
+reconcile_result(const char *device_id, cJSON *ids, ListPages *lp, bool *unauthorized)
 {
 	cJSON	   *r = cJSON_CreateObject();
-	SeamAccessCode *acs;
-	int			n,
-				i;
-	const char *problem;
-	char		why[512];
+	cJSON	   *codes = cJSON_CreateArray();
+	const char *problem = lp->problem;
+	char		why[512] = "";
+	int			p;
 
 	cJSON_AddStringToObject(r, "device_id", device_id);
 	cJSON_AddItemToObject(r, "ids", ids);
-	/* a list with one garbled code cannot prove that our code is not there */
-	if (resp->status == 200 && seam_parse_access_codes(resp->body.data, &acs, &n, &problem) &&
-		(problem = wj_check_codes(resp->body.data, "access_codes")) == NULL)
+	for (p = 0; p < lp->npages; p++)
 	{
-		cJSON	   *codes = cJSON_AddArrayToObject(r, "codes");
+		SeamResponse *resp = lp->pages[p];
+		SeamAccessCode *acs;
+		int			n,
+					i;
+		const char *page_problem = NULL;
 
+		/* a list with one garbled code cannot prove that our code is not there */
+		if (resp->status == 200 && seam_parse_access_codes(resp->body.data, &acs, &n, &page_problem) &&
+			(page_problem = wj_check_codes(resp->body.data, "access_codes")) == NULL)
+		{
+			/* Seam's fake lists every device's codes whatever the filter: keep this device's */
+			for (i = 0; i < n; i++)
+				if (acs[i].device_id && strcmp(acs[i].device_id, device_id) == 0)
+					cJSON_AddItemToArray(codes, wj_access_code(&acs[i]));
+			continue;
+		}
+		if (resp->status == 401)
+			*unauthorized = true;
+		wj_describe_failure(resp, why, sizeof(why));
+		if (resp->status == 200)
+			snprintf(why, sizeof(why), "unreadable code list%s: %s",
+					 p > 0 ? psprintf(" (page %d)", p + 1) : "", page_problem);
+		if (resp->retry_after >= 0)
+			cJSON_AddNumberToObject(r, "retry_after", resp->retry_after);
+		break;
+	}
+	if (why[0] == '\0' && problem == NULL)
+	{
 		cJSON_AddTrueToObject(r, "ok");
-		/* Seam's fake lists every device's codes whatever the filter: keep this device's */
-		for (i = 0; i < n; i++)
-			if (acs[i].device_id && strcmp(acs[i].device_id, device_id) == 0)
-				cJSON_AddItemToArray(codes, wj_access_code(&acs[i]));
+		cJSON_AddItemToObject(r, "codes", codes);
 		return r;
 	}
-	if (resp->status == 401)
-		*unauthorized = true;
-	wj_describe_failure(resp, why, sizeof(why));
-	if (resp->status == 200)
-		snprintf(why, sizeof(why), "unreadable code list: %s", problem);
+	if (why[0] == '\0')
+		snprintf(why, sizeof(why), "incomplete code list: %s", problem);
+	cJSON_Delete(codes);
 	cJSON_AddFalseToObject(r, "ok");
 	cJSON_AddStringToObject(r, "error", psprintf("reconciliation failed: %s", why));
-	if (resp->retry_after >= 0)
-		cJSON_AddNumberToObject(r, "retry_after", resp->retry_after);
 	return r;
 }
 
@@ -468,6 +533,7 @@ worker_send_cycle(bool *unauthorized)
 	CreateHold *holds;
 	const char **req_device;
 	cJSON	  **req_ids;
+	ListPages  *lists;
 	cJSON	   *create_results,
 			   *reconcile_results;
 	char	   *activity;
@@ -511,7 +577,7 @@ worker_send_cycle(bool *unauthorized)
 			req_device[nreq] = dev;
 			req_ids[nreq] = cJSON_CreateArray();
 			reqs[nreq].path = "/access_codes/list";
-			reqs[nreq].body = seam_body_list_codes_by_device(dev);
+			reqs[nreq].body = seam_body_list_codes_by_device(dev, NULL);
 			nreq++;
 		}
 		cJSON_AddItemToArray(req_ids[i], cJSON_CreateNumber((double) wj_int(row, "id")));
@@ -533,13 +599,17 @@ worker_send_cycle(bool *unauthorized)
 	activity = psprintf("oracode: %d creates, %d reconciliations", ncre, nrec);
 	pgstat_report_activity(STATE_RUNNING, activity);
 	seam_http_perform(reqs, nrec);
+	/* a device whose list has more pages: read them before anything is concluded from it */
+	lists = palloc0(sizeof(ListPages) * Max(nrec, 1));
+	for (i = 0; i < nrec; i++)
+		fetch_list_pages(req_device[i], &reqs[i].resp, &lists[i]);
 	perform_creates(reqs + nrec, req_device + nrec, holds, ncre, activity);
 	worker_send_flush();		/* when no create of this batch went out */
 
 	reconcile_results = cJSON_CreateArray();
 	for (i = 0; i < nrec; i++)
 		cJSON_AddItemToArray(reconcile_results,
-							 reconcile_result(req_device[i], req_ids[i], &reqs[i].resp, unauthorized));
+							 reconcile_result(req_device[i], req_ids[i], &lists[i], unauthorized));
 	create_results = cJSON_CreateArray();
 	i = nrec;
 	cJSON_ArrayForEach(row, cre)

@@ -34,6 +34,9 @@
 //   truncate    forward, answer a complete HTTP message whose body is cut to "bytes" (default half)
 //   short_body  forward, promise the whole body in Content-Length, send half, close
 //   non_json    forward, answer "status" (default 200) with an HTML page instead of JSON
+//   first_page  forward, answer with the list's first "keep" elements (default 0) and a pagination
+//               object saying more pages follow; the request for the next page (its page_cursor
+//               is the proxy's own) is forwarded without that cursor, so it gets the whole list
 //   wrong_types forward, answer with "fields" of each access code given the wrong JSON type
 //               (default: access_code_id, device_id, name, status, code, errors, warnings);
 //               the field "access_codes" or "access_code" replaces the whole list or object
@@ -55,7 +58,9 @@ const HOST = '127.0.0.1';
 const PREFIX = '/_proxy/';
 const MAX_BODY = 16 << 20;
 const ACTIONS = new Set(['pass', 'delay', 'drop', 'reset', 'status', 'truncate', 'short_body', 'non_json', 'wrong_types',
-  'echo_headers', 'oversized', 'dense']);
+  'echo_headers', 'oversized', 'dense', 'first_page']);
+// the cursor first_page hands out: a request carrying it is forwarded without it
+const PROXY_CURSOR = 'fault-proxy-next-page';
 // what each field becomes under wrong_types: valid JSON, wrong type
 const WRONG = {
   access_code_id: 12345, device_id: false, name: { first: 'Guest' }, status: ['set'], code: 123456,
@@ -251,7 +256,7 @@ function makeProxy(opt) {
 
   // Handle one request that is not a control route.
   const proxy = async (req, res, path) => {
-    const body = await readBody(req);
+    let body = await readBody(req);
     const json = tryJson(body);
     const deviceId = typeof json?.device_id === 'string' ? json.device_id : null;
     state.requests[path] = (state.requests[path] ?? 0) + 1;
@@ -266,6 +271,10 @@ function makeProxy(opt) {
     if (opt.logLimit > state.log.length) state.log.push(entry);
 
     const doForward = async () => {
+      if (json?.page_cursor === PROXY_CURSOR) {
+        const { page_cursor: _cursor, ...rest } = json;
+        body = Buffer.from(JSON.stringify(rest));
+      }
       const up = await forward(req, body);
       state.forwarded[path] = (state.forwarded[path] ?? 0) + 1;
       entry.upstream_status = up.status;
@@ -324,6 +333,16 @@ function makeProxy(opt) {
         entry.status = answer(res, rule.status ?? 200, { 'content-type': 'text/html' },
           Buffer.from(rule.body ?? '<html><body><h1>502 Bad Gateway</h1></body></html>'));
         break;
+      case 'first_page': {
+        up = await doForward();
+        const page = tryJson(up.body);
+        const key = Object.keys(page ?? {}).find((k) => Array.isArray(page[k]));
+        if (up.status !== 200 || key === undefined) { entry.status = answer(res, up.status, passHeaders(up.headers), up.body); break; }
+        page[key] = page[key].slice(0, rule.keep ?? 0);
+        page.pagination = { has_next_page: true, next_page_cursor: PROXY_CURSOR, next_page_url: null };
+        entry.status = answer(res, up.status, passHeaders(up.headers), Buffer.from(JSON.stringify(page)));
+        break;
+      }
       case 'wrong_types':
         up = await doForward();
         entry.status = answer(res, up.status, passHeaders(up.headers), wrongTypes(up.body, rule.fields ?? DEFAULT_WRONG_FIELDS));
