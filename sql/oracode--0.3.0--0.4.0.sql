@@ -87,3 +87,63 @@ COMMENT ON VIEW oracode.stale_codes IS
     'codes still valid at a lock whose booking was cancelled, deleted, moved or changed after they were sent';
 REVOKE ALL ON oracode.stale_codes FROM PUBLIC;
 GRANT SELECT ON oracode.stale_codes TO pg_monitor;
+
+---------------------------------------------------------------------------
+-- Seam's code lifecycle (issue 13, in part): a PIN that comes late is
+-- polled for; a code whose end has passed is expired, listed or not.
+---------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION oracode.worker_apply_poll_results(results jsonb) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  r jsonb;
+  poll_interval interval := current_setting('oracode.poll_interval')::interval;
+BEGIN
+  -- oracode.seam_status() and oracode.next_poll() written out, as in
+  -- worker_apply_create_results
+  WITH found AS (
+    SELECT (e ->> 'id')::bigint AS id, e -> 'access_code' AS ac,
+           CASE WHEN e -> 'access_code' ->> 'status' IN ('unset', 'setting', 'set', 'removing', 'unknown')
+                THEN e -> 'access_code' ->> 'status' ELSE 'unknown' END AS st
+    FROM jsonb_array_elements(results) e
+    WHERE NOT e ? 'error' AND coalesce((e ->> 'found')::boolean, false))
+  UPDATE oracode.access_codes a
+     SET status = f.st, code = coalesce(f.ac ->> 'code', a.code),
+         errors = f.ac -> 'errors', warnings = f.ac -> 'warnings', last_error = NULL,
+         -- a set code is polled again only at its end, unless its PIN has not come yet
+         next_attempt_at = CASE WHEN f.st = 'set' AND coalesce(f.ac ->> 'code', a.code) IS NOT NULL
+                                     AND NOT coalesce((f.ac ->> 'is_waiting_for_code_assignment')::boolean, false)
+                                THEN greatest(a.ends_at, now()) ELSE now() END + poll_interval,
+         status_detail = CASE WHEN f.st = 'unknown' AND f.ac ->> 'status' <> 'unknown'
+                              THEN format('Seam reported status "%s"', f.ac ->> 'status')
+                              WHEN f.st = 'set' AND coalesce(f.ac ->> 'code', a.code) IS NULL
+                              THEN 'set at Seam; waiting for its PIN'
+                              ELSE 'polled' END
+    FROM found f
+   WHERE a.id = f.id;
+
+  -- a code whose end has passed is expired, listed or not, and polled no more
+  UPDATE oracode.access_codes a
+     SET status = 'expired', last_error = NULL, status_detail = 'its end has passed'
+    FROM jsonb_array_elements(results) e
+   WHERE a.id = (e ->> 'id')::bigint AND NOT e ? 'error' AND coalesce((e ->> 'found')::boolean, false)
+     AND a.ends_at <= now() AND a.status NOT IN ('failed', 'cancelled', 'expired');
+
+  FOR r IN SELECT e.value FROM jsonb_array_elements(results) WITH ORDINALITY e(value, n)
+           WHERE e.value ? 'error' OR NOT coalesce((e.value ->> 'found')::boolean, false) ORDER BY e.n LOOP
+    IF r ? 'error' THEN
+      UPDATE oracode.access_codes a SET last_error = r ->> 'error',
+             next_attempt_at = now() + oracode.retry_delay(2, (r ->> 'retry_after')::int)
+       WHERE a.id = (r ->> 'id')::bigint;
+    ELSE
+      -- Seam forgets a code once it is removed from the lock after its end
+      UPDATE oracode.access_codes a
+         SET status = CASE WHEN a.ends_at <= now() THEN 'expired' ELSE a.status END,
+             last_error = CASE WHEN a.ends_at <= now() THEN NULL
+                               ELSE 'Seam did not list the code before its end' END,
+             next_attempt_at = oracode.next_poll(a.status, a.ends_at),
+             status_detail = CASE WHEN a.ends_at <= now() THEN 'Seam no longer knows the code after its end'
+                                  ELSE a.status_detail END
+       WHERE a.id = (r ->> 'id')::bigint;
+    END IF;
+  END LOOP;
+END $$;

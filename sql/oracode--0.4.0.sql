@@ -711,12 +711,24 @@ BEGIN
   UPDATE oracode.access_codes a
      SET status = f.st, code = coalesce(f.ac ->> 'code', a.code),
          errors = f.ac -> 'errors', warnings = f.ac -> 'warnings', last_error = NULL,
-         next_attempt_at = CASE WHEN f.st = 'set' THEN greatest(a.ends_at, now()) ELSE now() END + poll_interval,
+         -- a set code is polled again only at its end, unless its PIN has not come yet
+         next_attempt_at = CASE WHEN f.st = 'set' AND coalesce(f.ac ->> 'code', a.code) IS NOT NULL
+                                     AND NOT coalesce((f.ac ->> 'is_waiting_for_code_assignment')::boolean, false)
+                                THEN greatest(a.ends_at, now()) ELSE now() END + poll_interval,
          status_detail = CASE WHEN f.st = 'unknown' AND f.ac ->> 'status' <> 'unknown'
                               THEN format('Seam reported status "%s"', f.ac ->> 'status')
+                              WHEN f.st = 'set' AND coalesce(f.ac ->> 'code', a.code) IS NULL
+                              THEN 'set at Seam; waiting for its PIN'
                               ELSE 'polled' END
     FROM found f
    WHERE a.id = f.id;
+
+  -- a code whose end has passed is expired, listed or not, and polled no more
+  UPDATE oracode.access_codes a
+     SET status = 'expired', last_error = NULL, status_detail = 'its end has passed'
+    FROM jsonb_array_elements(results) e
+   WHERE a.id = (e ->> 'id')::bigint AND NOT e ? 'error' AND coalesce((e ->> 'found')::boolean, false)
+     AND a.ends_at <= now() AND a.status NOT IN ('failed', 'cancelled', 'expired');
 
   FOR r IN SELECT e.value FROM jsonb_array_elements(results) WITH ORDINALITY e(value, n)
            WHERE e.value ? 'error' OR NOT coalesce((e.value ->> 'found')::boolean, false) ORDER BY e.n LOOP

@@ -1,0 +1,51 @@
+-- What real Seam does to a code after it accepted the create (issue 13, items 2 and 3), as the
+-- worker records its polls (oracode.worker_apply_poll_results, fed the worker's own result
+-- shape): a code Seam reports "set" before its PIN is assigned keeps being polled until the
+-- PIN arrives; a code whose end has passed is expired whether or not Seam still lists it, and
+-- polled no more. In one rolled-back transaction, so the worker never sees these rows.
+BEGIN;
+SELECT plan(9);
+
+INSERT INTO oracode.devices (device_id, display_name, timezone, can_program_offline_access_codes)
+VALUES ('d1111111-1111-4111-8111-111111111111', 'Lifecycle room', 'UTC', true);
+-- two sent requests: one for next week, one whose stay has ended
+INSERT INTO oracode.access_codes (device_id, booking_ref, requested_starts_at, requested_ends_at, starts_at, ends_at,
+                                  slot_name, bound, time_zone, status, seam_access_code_id, seam_name)
+VALUES ('d1111111-1111-4111-8111-111111111111', 'LATE-PIN', now() + interval '7 days', now() + interval '9 days',
+        now() + interval '7 days', now() + interval '9 days', 'Guest', 'hourly', 'UTC', 'unset', 'ac-late', 'late #1'),
+       ('d1111111-1111-4111-8111-111111111111', 'ENDED', now() - interval '9 days', now() - interval '1 hour',
+        now() - interval '9 days', now() - interval '1 hour', 'Guest', 'hourly', 'UTC', 'unset', 'ac-ended', 'ended #2');
+SELECT id AS late FROM oracode.access_codes WHERE booking_ref = 'LATE-PIN' \gset
+SELECT id AS ended FROM oracode.access_codes WHERE booking_ref = 'ENDED' \gset
+
+-- item 3: "set" without a PIN yet
+SELECT oracode.worker_apply_poll_results(jsonb_build_array(jsonb_build_object('id', :late, 'found', true,
+  'access_code', jsonb_build_object('access_code_id', 'ac-late', 'status', 'set', 'code', NULL,
+                                    'is_waiting_for_code_assignment', true))));
+SELECT results_eq($$SELECT status, code FROM oracode.access_codes WHERE booking_ref = 'LATE-PIN'$$,
+  $$VALUES ('set'::text, NULL::text)$$, 'a code set at Seam without its PIN is set, with no PIN yet');
+SELECT cmp_ok((SELECT next_attempt_at FROM oracode.access_codes WHERE id = :late), '<=',
+              now() + current_setting('oracode.poll_interval')::interval,
+  '... and is polled again within the poll interval, not at its end a week later');
+SELECT is((SELECT status_detail FROM oracode.access_codes WHERE id = :late), 'set at Seam; waiting for its PIN', '... and says why');
+SELECT oracode.worker_apply_poll_results(jsonb_build_array(jsonb_build_object('id', :late, 'found', true,
+  'access_code', jsonb_build_object('access_code_id', 'ac-late', 'status', 'set', 'code', '271828'))));
+SELECT is((SELECT code FROM oracode.access_codes WHERE id = :late), '271828', 'the PIN that came late is recorded');
+SELECT cmp_ok((SELECT next_attempt_at FROM oracode.access_codes WHERE id = :late), '>=', now() + interval '9 days',
+  '... and the code is polled next only at its end');
+
+-- item 2: a code whose end has passed is expired, though Seam still lists it
+SELECT oracode.worker_apply_poll_results(jsonb_build_array(jsonb_build_object('id', :ended, 'found', true,
+  'access_code', jsonb_build_object('access_code_id', 'ac-ended', 'status', 'set', 'code', '314159'))));
+SELECT is((SELECT status FROM oracode.access_codes WHERE id = :ended), 'expired',
+  'a code still listed after its end is expired');
+SELECT is((SELECT count(*) FROM oracode.access_codes a WHERE a.id = :ended
+            AND a.status IN ('unset', 'setting', 'set', 'removing', 'unknown')), 0::bigint,
+  '... and no longer among the codes the worker polls');
+SELECT results_eq($$SELECT old_status, new_status FROM oracode.access_code_events WHERE access_code_id = $$ || :ended || $$ ORDER BY id$$,
+  $$VALUES (NULL::text, 'unset'::text), ('unset', 'set'), ('set', 'expired')$$,
+  '... its history says so');
+SELECT is((SELECT code FROM oracode.access_codes WHERE id = :ended), '314159', '... keeping the PIN it had');
+
+SELECT * FROM finish();
+ROLLBACK;
