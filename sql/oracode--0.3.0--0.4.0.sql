@@ -90,7 +90,9 @@ GRANT SELECT ON oracode.stale_codes TO pg_monitor;
 
 ---------------------------------------------------------------------------
 -- Seam's code lifecycle (issue 13, in part): a PIN that comes late is
--- polled for; a code whose end has passed is expired, listed or not.
+-- polled for; a code whose end has passed is expired, listed or not; an
+-- access-code error (a poll's is_access_code_error, or the webhook
+-- access_code.failed_to_set_on_device) fails the request.
 ---------------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION oracode.worker_apply_poll_results(results jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -100,26 +102,38 @@ DECLARE
 BEGIN
   -- oracode.seam_status() and oracode.next_poll() written out, as in
   -- worker_apply_create_results
-  WITH found AS (
+  WITH polled AS (
     SELECT (e ->> 'id')::bigint AS id, e -> 'access_code' AS ac,
-           CASE WHEN e -> 'access_code' ->> 'status' IN ('unset', 'setting', 'set', 'removing', 'unknown')
-                THEN e -> 'access_code' ->> 'status' ELSE 'unknown' END AS st
+           -- an access-code error (is_access_code_error) fails the request; warnings stay warnings
+           (SELECT x FROM jsonb_array_elements(CASE WHEN jsonb_typeof(e -> 'access_code' -> 'errors') = 'array'
+                                                   THEN e -> 'access_code' -> 'errors' ELSE '[]' END) x
+             WHERE coalesce((x ->> 'is_access_code_error')::boolean, false) LIMIT 1) AS code_error
     FROM jsonb_array_elements(results) e
-    WHERE NOT e ? 'error' AND coalesce((e ->> 'found')::boolean, false))
+    WHERE NOT e ? 'error' AND coalesce((e ->> 'found')::boolean, false)),
+  found AS (
+    SELECT id, ac, code_error,
+           CASE WHEN code_error IS NOT NULL THEN 'failed'
+                WHEN ac ->> 'status' IN ('unset', 'setting', 'set', 'removing', 'unknown')
+                THEN ac ->> 'status' ELSE 'unknown' END AS st
+    FROM polled)
   UPDATE oracode.access_codes a
      SET status = f.st, code = coalesce(f.ac ->> 'code', a.code),
-         errors = f.ac -> 'errors', warnings = f.ac -> 'warnings', last_error = NULL,
+         errors = f.ac -> 'errors', warnings = f.ac -> 'warnings',
+         last_error = CASE WHEN f.code_error IS NOT NULL
+                           THEN 'Seam: ' || coalesce(f.code_error ->> 'message', f.code_error ->> 'error_code') END,
          -- a set code is polled again only at its end, unless its PIN has not come yet
          next_attempt_at = CASE WHEN f.st = 'set' AND coalesce(f.ac ->> 'code', a.code) IS NOT NULL
                                      AND NOT coalesce((f.ac ->> 'is_waiting_for_code_assignment')::boolean, false)
                                 THEN greatest(a.ends_at, now()) ELSE now() END + poll_interval,
-         status_detail = CASE WHEN f.st = 'unknown' AND f.ac ->> 'status' <> 'unknown'
+         status_detail = CASE WHEN f.code_error IS NOT NULL
+                              THEN format('Seam reported an access code error: %s', coalesce(f.code_error ->> 'error_code', 'unknown'))
+                              WHEN f.st = 'unknown' AND f.ac ->> 'status' <> 'unknown'
                               THEN format('Seam reported status "%s"', f.ac ->> 'status')
                               WHEN f.st = 'set' AND coalesce(f.ac ->> 'code', a.code) IS NULL
                               THEN 'set at Seam; waiting for its PIN'
                               ELSE 'polled' END
     FROM found f
-   WHERE a.id = f.id;
+   WHERE a.id = f.id AND a.status NOT IN ('failed', 'cancelled', 'expired');
 
   -- a code whose end has passed is expired, listed or not, and polled no more
   UPDATE oracode.access_codes a
@@ -146,4 +160,79 @@ BEGIN
        WHERE a.id = (r ->> 'id')::bigint;
     END IF;
   END LOOP;
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@.oracode_ingest_webhook(headers jsonb, body text) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  h jsonb;
+  ev jsonb;
+  evid text;
+  etype text;
+  acid text;
+  n integer := 0;
+BEGIN
+  IF jsonb_typeof(headers) IS DISTINCT FROM 'object' THEN
+    RAISE EXCEPTION USING ERRCODE = 'OC006', MESSAGE = 'webhook signature invalid or stale',
+      DETAIL = 'The headers must be a JSON object of header names and values.';
+  END IF;
+  -- header names are case-insensitive
+  SELECT jsonb_object_agg(lower(key), value) INTO h FROM jsonb_each_text(headers);
+  PERFORM oracode.webhook_check_signature(coalesce(h ->> 'svix-id', h ->> 'webhook-id'),
+      coalesce(h ->> 'svix-timestamp', h ->> 'webhook-timestamp'),
+      coalesce(h ->> 'svix-signature', h ->> 'webhook-signature'), body);
+  BEGIN
+    ev := body::jsonb;
+  EXCEPTION WHEN invalid_text_representation THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'webhook body is not JSON',
+      DETAIL = 'The signature is valid, but the body cannot be read as a Seam event.';
+  END;
+  evid := coalesce(ev ->> 'event_id', h ->> 'svix-id', h ->> 'webhook-id');
+  etype := coalesce(ev ->> 'event_type', 'unknown');
+  acid := ev ->> 'access_code_id';
+
+  INSERT INTO oracode.webhook_events (event_id, event_type, payload) VALUES (evid, etype, ev)
+    ON CONFLICT (event_id) DO NOTHING;
+  IF NOT FOUND THEN
+    RETURN 'duplicate';
+  END IF;
+
+  CASE etype
+  WHEN 'access_code.set_on_device' THEN
+    UPDATE oracode.access_codes a SET status = 'set', code = coalesce(ev ->> 'code', a.code),
+           status_detail = 'webhook: set on the device'
+     WHERE a.seam_access_code_id = acid AND a.status NOT IN ('failed', 'expired', 'cancelled');
+    GET DIAGNOSTICS n = ROW_COUNT;
+  WHEN 'access_code.scheduled_on_device', 'access_code.changed' THEN
+    UPDATE oracode.access_codes a SET code = coalesce(ev ->> 'code', a.code),
+           status_detail = 'webhook: ' || etype
+     WHERE a.seam_access_code_id = acid;
+    GET DIAGNOSTICS n = ROW_COUNT;
+  WHEN 'access_code.failed_to_set_on_device' THEN
+    -- an access-code error: the request has failed, Seam's error kept
+    UPDATE oracode.access_codes a
+       SET status = 'failed',
+           errors = coalesce(a.errors, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+             'error_code', 'failed_to_set_on_device', 'is_access_code_error', true,
+             'message', 'Seam could not set the code on the device.', 'created_at', ev ->> 'occurred_at')),
+           last_error = 'Seam: failed_to_set_on_device', status_detail = 'webhook: ' || etype
+     WHERE a.seam_access_code_id = acid AND a.status NOT IN ('failed', 'expired', 'cancelled');
+    GET DIAGNOSTICS n = ROW_COUNT;
+  WHEN 'access_code.delay_in_setting_on_device' THEN
+    UPDATE oracode.access_codes a
+       SET warnings = coalesce(a.warnings, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+             'warning_code', replace(etype, 'access_code.', ''), 'created_at', ev ->> 'occurred_at')),
+           last_error = 'Seam: ' || replace(etype, 'access_code.', '')
+     WHERE a.seam_access_code_id = acid;
+    GET DIAGNOSTICS n = ROW_COUNT;
+  WHEN 'access_code.removed_from_device', 'access_code.deleted' THEN
+    UPDATE oracode.access_codes a
+       SET status = CASE WHEN a.ends_at <= now() THEN 'expired' ELSE 'removing' END,
+           status_detail = 'webhook: ' || etype
+     WHERE a.seam_access_code_id = acid AND a.status NOT IN ('failed', 'expired', 'cancelled');
+    GET DIAGNOSTICS n = ROW_COUNT;
+  ELSE
+    NULL;
+  END CASE;
+  RETURN CASE WHEN n > 0 THEN 'applied' ELSE 'ignored' END;
 END $$;

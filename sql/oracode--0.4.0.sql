@@ -702,26 +702,38 @@ DECLARE
 BEGIN
   -- oracode.seam_status() and oracode.next_poll() written out, as in
   -- worker_apply_create_results
-  WITH found AS (
+  WITH polled AS (
     SELECT (e ->> 'id')::bigint AS id, e -> 'access_code' AS ac,
-           CASE WHEN e -> 'access_code' ->> 'status' IN ('unset', 'setting', 'set', 'removing', 'unknown')
-                THEN e -> 'access_code' ->> 'status' ELSE 'unknown' END AS st
+           -- an access-code error (is_access_code_error) fails the request; warnings stay warnings
+           (SELECT x FROM jsonb_array_elements(CASE WHEN jsonb_typeof(e -> 'access_code' -> 'errors') = 'array'
+                                                   THEN e -> 'access_code' -> 'errors' ELSE '[]' END) x
+             WHERE coalesce((x ->> 'is_access_code_error')::boolean, false) LIMIT 1) AS code_error
     FROM jsonb_array_elements(results) e
-    WHERE NOT e ? 'error' AND coalesce((e ->> 'found')::boolean, false))
+    WHERE NOT e ? 'error' AND coalesce((e ->> 'found')::boolean, false)),
+  found AS (
+    SELECT id, ac, code_error,
+           CASE WHEN code_error IS NOT NULL THEN 'failed'
+                WHEN ac ->> 'status' IN ('unset', 'setting', 'set', 'removing', 'unknown')
+                THEN ac ->> 'status' ELSE 'unknown' END AS st
+    FROM polled)
   UPDATE oracode.access_codes a
      SET status = f.st, code = coalesce(f.ac ->> 'code', a.code),
-         errors = f.ac -> 'errors', warnings = f.ac -> 'warnings', last_error = NULL,
+         errors = f.ac -> 'errors', warnings = f.ac -> 'warnings',
+         last_error = CASE WHEN f.code_error IS NOT NULL
+                           THEN 'Seam: ' || coalesce(f.code_error ->> 'message', f.code_error ->> 'error_code') END,
          -- a set code is polled again only at its end, unless its PIN has not come yet
          next_attempt_at = CASE WHEN f.st = 'set' AND coalesce(f.ac ->> 'code', a.code) IS NOT NULL
                                      AND NOT coalesce((f.ac ->> 'is_waiting_for_code_assignment')::boolean, false)
                                 THEN greatest(a.ends_at, now()) ELSE now() END + poll_interval,
-         status_detail = CASE WHEN f.st = 'unknown' AND f.ac ->> 'status' <> 'unknown'
+         status_detail = CASE WHEN f.code_error IS NOT NULL
+                              THEN format('Seam reported an access code error: %s', coalesce(f.code_error ->> 'error_code', 'unknown'))
+                              WHEN f.st = 'unknown' AND f.ac ->> 'status' <> 'unknown'
                               THEN format('Seam reported status "%s"', f.ac ->> 'status')
                               WHEN f.st = 'set' AND coalesce(f.ac ->> 'code', a.code) IS NULL
                               THEN 'set at Seam; waiting for its PIN'
                               ELSE 'polled' END
     FROM found f
-   WHERE a.id = f.id;
+   WHERE a.id = f.id AND a.status NOT IN ('failed', 'cancelled', 'expired');
 
   -- a code whose end has passed is expired, listed or not, and polled no more
   UPDATE oracode.access_codes a
@@ -879,7 +891,17 @@ BEGIN
            status_detail = 'webhook: ' || etype
      WHERE a.seam_access_code_id = acid;
     GET DIAGNOSTICS n = ROW_COUNT;
-  WHEN 'access_code.failed_to_set_on_device', 'access_code.delay_in_setting_on_device' THEN
+  WHEN 'access_code.failed_to_set_on_device' THEN
+    -- an access-code error: the request has failed, Seam's error kept
+    UPDATE oracode.access_codes a
+       SET status = 'failed',
+           errors = coalesce(a.errors, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+             'error_code', 'failed_to_set_on_device', 'is_access_code_error', true,
+             'message', 'Seam could not set the code on the device.', 'created_at', ev ->> 'occurred_at')),
+           last_error = 'Seam: failed_to_set_on_device', status_detail = 'webhook: ' || etype
+     WHERE a.seam_access_code_id = acid AND a.status NOT IN ('failed', 'expired', 'cancelled');
+    GET DIAGNOSTICS n = ROW_COUNT;
+  WHEN 'access_code.delay_in_setting_on_device' THEN
     UPDATE oracode.access_codes a
        SET warnings = coalesce(a.warnings, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
              'warning_code', replace(etype, 'access_code.', ''), 'created_at', ev ->> 'occurred_at')),

@@ -4,7 +4,7 @@
 -- PIN arrives; a code whose end has passed is expired whether or not Seam still lists it, and
 -- polled no more. In one rolled-back transaction, so the worker never sees these rows.
 BEGIN;
-SELECT plan(9);
+SELECT plan(11);
 
 INSERT INTO oracode.devices (device_id, display_name, timezone, can_program_offline_access_codes)
 VALUES ('d1111111-1111-4111-8111-111111111111', 'Lifecycle room', 'UTC', true);
@@ -46,6 +46,27 @@ SELECT results_eq($$SELECT old_status, new_status FROM oracode.access_code_event
   $$VALUES (NULL::text, 'unset'::text), ('unset', 'set'), ('set', 'expired')$$,
   '... its history says so');
 SELECT is((SELECT code FROM oracode.access_codes WHERE id = :ended), '314159', '... keeping the PIN it had');
+
+-- item 1: an access-code error fails the request, Seam's error kept; warnings stay warnings
+INSERT INTO oracode.access_codes (device_id, booking_ref, requested_starts_at, requested_ends_at, starts_at, ends_at,
+                                  slot_name, bound, time_zone, status, seam_access_code_id, seam_name)
+VALUES ('d1111111-1111-4111-8111-111111111111', 'ERR', now() + interval '3 days', now() + interval '5 days',
+        now() + interval '3 days', now() + interval '5 days', 'Guest', 'hourly', 'UTC', 'setting', 'ac-err', 'err #3'),
+       ('d1111111-1111-4111-8111-111111111111', 'WARN', now() + interval '3 days', now() + interval '5 days',
+        now() + interval '3 days', now() + interval '5 days', 'Guest', 'hourly', 'UTC', 'setting', 'ac-warn', 'warn #4');
+SELECT oracode.worker_apply_poll_results(jsonb_build_array(
+  jsonb_build_object('id', (SELECT id FROM oracode.access_codes WHERE booking_ref = 'ERR'), 'found', true,
+    'access_code', jsonb_build_object('access_code_id', 'ac-err', 'status', 'setting', 'warnings', '[]'::jsonb,
+      'errors', jsonb_build_array(jsonb_build_object('error_code', 'dormakaba_oracode_invalid_time_range',
+        'is_access_code_error', true, 'message', 'The time range is not valid for this lock.')))),
+  jsonb_build_object('id', (SELECT id FROM oracode.access_codes WHERE booking_ref = 'WARN'), 'found', true,
+    'access_code', jsonb_build_object('access_code_id', 'ac-warn', 'status', 'setting', 'errors', '[]'::jsonb,
+      'warnings', jsonb_build_array(jsonb_build_object('warning_code', 'delay_in_setting_on_device'))))));
+SELECT results_eq($$SELECT status, errors -> 0 ->> 'error_code', last_error FROM oracode.access_codes WHERE booking_ref = 'ERR'$$,
+  $$VALUES ('failed'::text, 'dormakaba_oracode_invalid_time_range'::text, 'Seam: The time range is not valid for this lock.'::text)$$,
+  'an access-code error on a polled code fails the request, with Seam''s error kept');
+SELECT results_eq($$SELECT status, warnings -> 0 ->> 'warning_code' FROM oracode.access_codes WHERE booking_ref = 'WARN'$$,
+  $$VALUES ('setting'::text, 'delay_in_setting_on_device'::text)$$, 'a warning stays a warning');
 
 SELECT * FROM finish();
 ROLLBACK;

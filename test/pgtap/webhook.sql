@@ -11,7 +11,7 @@ SELECT pg_reload_conf();
 SELECT pg_sleep(0.3);
 
 BEGIN;
-SELECT plan(27);
+SELECT plan(30);
 
 -- sign "<id>.<ts>.<body>" as Svix does
 CREATE FUNCTION pg_temp.sig(id text, ts bigint, body text, secret text) RETURNS text LANGUAGE sql AS $$
@@ -95,6 +95,20 @@ SELECT is(oracode_ingest_webhook(pg_temp.headers('msg_5', pg_temp.now_s(),
   'applied', 'a valid v1 among other signatures: applied') FROM b3;
 SELECT is((SELECT warnings -> -1 ->> 'warning_code' FROM oracode.access_codes WHERE seam_access_code_id = 'ac-wh-1'),
   'delay_in_setting_on_device', 'a delay is kept as a warning');
+SELECT is((SELECT status FROM oracode.access_codes WHERE seam_access_code_id = 'ac-wh-1'), 'set', '... and changes no status');
+
+-- a code Seam could not set on the lock: the request has failed (0.4), Seam's error kept
+INSERT INTO oracode.access_codes (device_id, requested_starts_at, requested_ends_at, starts_at, ends_at,
+  slot_name, bound, time_zone, status, seam_access_code_id, seam_name)
+VALUES ('44444444-4444-4444-4444-444444444444', now() + interval '1 day', now() + interval '3 days',
+        now() + interval '1 day', now() + interval '3 days', 'Guest', 'hourly', 'UTC', 'setting', 'ac-wh-fail', 'w #2');
+CREATE TEMP TABLE b3f AS SELECT pg_temp.event('evt-3f', 'access_code.failed_to_set_on_device', 'ac-wh-fail') AS body;
+SELECT is(oracode_ingest_webhook(pg_temp.headers('msg_5f', pg_temp.now_s(), pg_temp.sig('msg_5f', pg_temp.now_s(), body, :'secret')), body),
+  'applied', 'access_code.failed_to_set_on_device is applied') FROM b3f;
+SELECT results_eq($$SELECT status, errors -> -1 ->> 'error_code', (errors -> -1 ->> 'is_access_code_error')::boolean
+                    FROM oracode.access_codes WHERE seam_access_code_id = 'ac-wh-fail'$$,
+  $$VALUES ('failed'::text, 'failed_to_set_on_device'::text, true)$$,
+  '... and fails the request, keeping the error');
 
 -- header names are case-insensitive, and the unbranded webhook-* names work
 CREATE TEMP TABLE b4 AS SELECT pg_temp.event('evt-4', 'access_code.set_on_device', 'ac-unknown', '1') AS body;
