@@ -54,7 +54,6 @@
 #include "match.h"
 #include "oracode.h"
 #include "owner.h"
-#include "seam_text.h"
 #include "spi_plans.h"
 
 PG_FUNCTION_INFO_V1(oracode_booking_trigger);
@@ -198,7 +197,6 @@ parse_options(TriggerOptions *opts, Trigger *trigger)
 		else if (strcmp(key, "cancelled") == 0)
 		{
 			char	   *colon = strchr(value, ':');
-
 			char	   *values;
 			char	   *v;
 
@@ -749,8 +747,7 @@ create_code_or_warn(TriggerOptions *opts, HeapTuple tuple, TupleDesc desc, Relat
 		/* an error of the times check is a refusal of this booking, not a configuration error */
 		if (!is_refusal(err->sqlerrcode) && times_ok)
 			ReThrowError(err);
-		/* a refusal quotes the device's and its slots' names as Seam gave them */
-		seam_error_data_for_log(err);
+		/* (a refusal of oracode_create_code comes with Seam's names already escaped) */
 		ereport(WARNING,
 				(errcode(err->sqlerrcode),
 				 errmsg("oracode: no code requested for booking %s: %s", ref ? ref : "NULL", err->message),

@@ -153,7 +153,7 @@ device_for_request(pg_uuid_t *device_id)
 	if (!set->device->can_program_offline)
 		ereport(ERROR,
 				(errcode(ERRCODE_ORACODE_NOT_OFFLINE),
-				 errmsg("device \"%s\" cannot program offline access codes", seam_text_for_log(set->device->display_name)),
+				 errmsg("device \"%s\" cannot program offline access codes", set->device->display_name),
 				 errdetail("Seam reports can_program_offline_access_codes = false for device %s.",
 						   uuid_text(device_id)),
 				 errhint("Check the lock's Oracode setup in Seam, then run oracode_sync_devices().")));
@@ -190,25 +190,8 @@ raise_no_slot(pg_uuid_t *device_id, TimestampTz starts_at, TimestampTz ends_at, 
 	TimestampTzGetDatum(ends_at), rounding};
 	char		nulls[4] = {' ', ' ', ' ', rounding_null ? 'n' : ' '};
 
-	MemoryContext cxt = CurrentMemoryContext;
-
-	/* its DETAIL and HINT quote the device's and slots' names from Seam: escape them for the log */
-	PG_TRY();
-	{
-		SPI_execute_with_args("SELECT oracode.raise_no_slot(d, $2, $3, $4) FROM oracode.devices d "
-							  "WHERE d.device_id = $1", 4, types, values, nulls, false, 0);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		seam_error_data_for_log(edata);
-		ReThrowError(edata);
-	}
-	PG_END_TRY();
+	SPI_execute_with_args("SELECT oracode.raise_no_slot(d, $2, $3, $4) FROM oracode.devices d "
+						  "WHERE d.device_id = $1", 4, types, values, nulls, false, 0);
 	elog(ERROR, "oracode.raise_no_slot() returned without raising OC001");
 }
 
@@ -245,7 +228,7 @@ check_code_limit(pg_uuid_t *device_id, const char *display_name, TimestampTz sta
 	if (live > code_limit)
 		ereport(ERROR,
 				(errcode(ERRCODE_ORACODE_CODE_LIMIT),
-				 errmsg("device \"%s\" has reached its code limit", seam_text_for_log(display_name)),
+				 errmsg("device \"%s\" has reached its code limit", display_name),
 				 errdetail("The device holds " INT64_FORMAT " codes valid at the same time as this one and its code_limit is %d.",
 						   live - 1, code_limit),
 				 errhint("Raise oracode.devices.code_limit if the lock has room, or wait until codes end.")));
@@ -438,35 +421,40 @@ oracode_create_code(PG_FUNCTION_ARGS)
 	Datum		row;
 	bool		isnull;
 
+	MemoryContext cxt = CurrentMemoryContext;
+
 	owner_enter(&owner);
 	owner_prefer_index_paths();
-	if (PG_ARGISNULL(ARG_REF))
-		row = create_code_as_owner(fcinfo, &isnull);
-	else
+
+	/*
+	 * Every refusal, raised here or by oracode.raise_no_slot(), goes out
+	 * through this one place: the device's and slots' names it quotes come
+	 * from Seam and are escaped for the log, and it names the booking, so
+	 * that a failing bulk import says which one.
+	 */
+	PG_TRY();
 	{
-		MemoryContext cxt = CurrentMemoryContext;
+		row = create_code_as_owner(fcinfo, &isnull);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
 
-		/* every refusal says which booking it is about: a failing bulk import names it */
-		PG_TRY();
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		seam_error_data_for_log(edata);
+		if (!PG_ARGISNULL(ARG_REF))
 		{
-			row = create_code_as_owner(fcinfo, &isnull);
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-			char	   *ref;
+			char	   *ref = seam_text_for_log(text_to_cstring(PG_GETARG_TEXT_PP(ARG_REF)));
 
-			MemoryContextSwitchTo(cxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			ref = seam_text_for_log(text_to_cstring(PG_GETARG_TEXT_PP(ARG_REF)));
 			edata->detail = edata->detail ?
 				psprintf("%s Booking reference: %s.", edata->detail, ref) :
 				psprintf("Booking reference: %s.", ref);
-			ReThrowError(edata);
 		}
-		PG_END_TRY();
+		ReThrowError(edata);
 	}
+	PG_END_TRY();
 	owner_leave(&owner);
 	if (isnull)
 		PG_RETURN_NULL();

@@ -52,20 +52,9 @@ static void
 mask_value(StringInfo out, const char *s, const char *secret)
 {
 	size_t		len = secret ? strlen(secret) : 0;
-	const char *hit;
 
-	if (len < 4)
-	{
-		appendStringInfoString(out, s);
-		return;
-	}
-	while ((hit = strstr(s, secret)) != NULL)
-	{
-		appendBinaryStringInfo(out, s, hit - s);
-		appendStringInfoString(out, "********");
-		s = hit + len;
-	}
-	appendStringInfoString(out, s);
+	/* a secret that short would mask words */
+	append_replacing(out, s, secret ? secret : "", len < 4 ? 0 : len, "********");
 }
 
 /* Mask the quoted value that follows a secret setting's name, e.g. = '...' or to "...". */
@@ -164,19 +153,11 @@ static char *
 mask_statement_in(char *field, const char *sql, const char *masked_sql)
 {
 	StringInfoData out;
-	const char *p;
-	const char *hit;
-	size_t		len = strlen(sql);
 
 	if (field == NULL)
 		return NULL;
 	initStringInfo(&out);
-	for (p = field; len > 0 && (hit = strstr(p, sql)) != NULL; p = hit + len)
-	{
-		appendBinaryStringInfo(&out, p, hit - p);
-		appendStringInfoString(&out, masked_sql);
-	}
-	appendStringInfoString(&out, p);
+	append_replacing(&out, field, sql, strlen(sql), masked_sql);
 	return sql_mask_values_in(out.data, sql);
 }
 

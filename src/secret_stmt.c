@@ -352,30 +352,39 @@ sql_mask_secrets(const char *sql)
 	return st.copy;
 }
 
+/*
+ * Append s to out with every occurrence of the len bytes at needle replaced
+ * by with: the one replace-all of the masking code (here and in redact.c).
+ */
+void
+append_replacing(StringInfo out, const char *s, const char *needle, size_t len, const char *with)
+{
+	char	   *n = pnstrdup(needle, len);
+	const char *hit;
+
+	while (len > 0 && (hit = strstr(s, n)) != NULL)
+	{
+		appendBinaryStringInfo(out, s, hit - s);
+		appendStringInfoString(out, with);
+		s = hit + len;
+	}
+	appendStringInfoString(out, s);
+	pfree(n);
+}
+
 /* Replace every occurrence of the len bytes at value in buf with ********. */
 static void
 mask_occurrences(StringInfo buf, const char *value, int len)
 {
 	StringInfoData out;
-	const char *p = buf->data;
-	const char *hit;
-	char	   *needle;
 
 	if (len < 4)
 		return;					/* a fragment that short is no secret, and would mask words */
-	needle = pnstrdup(value, len);
 	initStringInfo(&out);
-	while ((hit = strstr(p, needle)) != NULL)
-	{
-		appendBinaryStringInfo(&out, p, hit - p);
-		appendStringInfoString(&out, "********");
-		p = hit + len;
-	}
-	appendStringInfoString(&out, p);
+	append_replacing(&out, buf->data, value, len, "********");
 	resetStringInfo(buf);
 	appendBinaryStringInfo(buf, out.data, out.len);
 	pfree(out.data);
-	pfree(needle);
 }
 
 /* found() for sql_mask_values_in: mask each value token of the statement, raw and unquoted. */
