@@ -151,7 +151,9 @@ CREATE TABLE oracode.devices (
     send_after      timestamptz,            -- worker-owned: Seam asked us to wait (429)
     errors          jsonb,
     synced_at       timestamptz NOT NULL DEFAULT now(),
-    removed_at      timestamptz
+    removed_at      timestamptz,
+    code_name_max_length integer,           -- code_constraints: the longest code name the lock keeps
+    code_names_unique boolean NOT NULL DEFAULT false  -- code_constraints: name_must_be_unique
 );
 COMMENT ON COLUMN oracode.devices.code_limit IS
     'operator-set cap on live codes (not failed/cancelled, not ended); NULL = none; sync never changes it';
@@ -205,6 +207,8 @@ CREATE TABLE oracode.access_codes (
     sent_at         timestamptz,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
+    seam_starts_at  timestamptz,            -- the code's times as Seam reports them
+    seam_ends_at    timestamptz,
     CHECK (ends_at > starts_at)
 );
 CREATE INDEX access_codes_due ON oracode.access_codes (next_attempt_at)
@@ -275,6 +279,33 @@ CREATE FUNCTION oracode.guard_sent_code() RETURNS trigger
     AS 'MODULE_PATHNAME', 'oracode_guard_sent_code' LANGUAGE C;
 CREATE TRIGGER access_codes_guard BEFORE UPDATE OR DELETE ON oracode.access_codes
     FOR EACH ROW EXECUTE FUNCTION oracode.guard_sent_code();
+
+-- Seam's own times of a code (seam_starts_at, seam_ends_at), where they differ from the
+-- matched ones: a warning on the row (oracode_times_differ, kept when a poll replaces
+-- Seam's warnings) and, when Seam's times change, an event that says so.
+CREATE FUNCTION oracode.note_seam_times() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  utc constant text := 'YYYY-MM-DD"T"HH24:MI:SS"Z"';
+  msg text := format('Seam holds the code from %s to %s; it was matched to %s to %s.',
+                     to_char(coalesce(NEW.seam_starts_at, NEW.starts_at) AT TIME ZONE 'UTC', utc),
+                     to_char(coalesce(NEW.seam_ends_at, NEW.ends_at) AT TIME ZONE 'UTC', utc),
+                     to_char(NEW.starts_at AT TIME ZONE 'UTC', utc), to_char(NEW.ends_at AT TIME ZONE 'UTC', utc));
+BEGIN
+  NEW.warnings := coalesce((SELECT jsonb_agg(w) FROM jsonb_array_elements(
+                              CASE WHEN jsonb_typeof(NEW.warnings) = 'array' THEN NEW.warnings ELSE '[]' END) w
+                            WHERE w ->> 'warning_code' IS DISTINCT FROM 'oracode_times_differ'), '[]'::jsonb)
+                  || jsonb_build_array(jsonb_build_object('warning_code', 'oracode_times_differ', 'message', msg));
+  IF NEW.seam_starts_at IS DISTINCT FROM OLD.seam_starts_at OR NEW.seam_ends_at IS DISTINCT FROM OLD.seam_ends_at THEN
+    INSERT INTO oracode.access_code_events (access_code_id, old_status, new_status, detail)
+    VALUES (NEW.id, NEW.status, NEW.status, 'Seam''s times differ from the matched ones: ' || msg);
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER access_codes_seam_times BEFORE UPDATE OF seam_starts_at, seam_ends_at, warnings
+    ON oracode.access_codes FOR EACH ROW
+    WHEN (NEW.seam_starts_at <> NEW.starts_at OR NEW.seam_ends_at <> NEW.ends_at)
+    EXECUTE FUNCTION oracode.note_seam_times();
 
 -- Wake the worker when the transaction that queued work commits.
 CREATE FUNCTION oracode.wake_worker() RETURNS trigger
@@ -498,7 +529,12 @@ BEGIN
   upd AS (
     UPDATE oracode.access_codes a
        SET status = 'sending', attempts = a.attempts + 1, sent_at = now(), reconcile = false,
-           next_attempt_at = now() + lease, status_detail = 'create sent to Seam'
+           next_attempt_at = now() + lease, status_detail = 'create sent to Seam',
+           -- cut to the lock's name_length here, so the name stored is the name Seam keeps
+           -- (never inside "#<id>", which reconciliation finds the code by)
+           seam_name = left(a.seam_name, greatest(coalesce((SELECT d.code_name_max_length FROM oracode.devices d
+                                                             WHERE d.device_id = a.device_id), 2147483647),
+                                                  length('#' || a.id)))
     FROM chosen WHERE a.id = chosen.id
     RETURNING a.id, a.device_id, a.seam_name, a.starts_at, a.ends_at, a.time_zone, a.bound),
   logged AS (
@@ -509,18 +545,25 @@ BEGIN
 END $$;
 
 -- Record what Seam answered to creates.
---   created: {id, outcome, request_id, access_code:{access_code_id,status,code,errors,warnings}}
---   failed (Seam refused; permanent): {id, outcome, http_status, error_type, error_message, request_id}
+--   created: {id, outcome, request_id, access_code:{access_code_id,status,code,errors,warnings,
+--             starts_at,ends_at,is_waiting_for_code_assignment,action_attempt_error}}
+--   failed (Seam refused; permanent): {id, outcome, http_status, error_type, error_message,
+--             validation_errors, request_id}
 --   retry (surely not created: 429, no connection): {id, outcome, error, retry_after, request_id}
 --   unknown (may have been created): {id, outcome, error, retry_after, request_id}
 --   paused (401: the key is wrong; nothing was created): {id, outcome, error}
 --   "sent": false on retry or paused: the create never left the worker (no connection, or
 --   held back after a 429 or 401 to another create), so it does not count against the rate
+-- Once Seam answered a create with a code id, that create is never sent again: an answer
+-- naming a code another request holds is recorded as an anomaly (oracode_answer_anomaly in
+-- errors) and settled by listing the device's codes, and a request with that anomaly whose
+-- code is not found there fails rather than going back to the queue.
 CREATE FUNCTION oracode.worker_apply_create_results(results jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   r jsonb;
   ac jsonb;
+  holder bigint;
   done bigint[];
   answer jsonb;
   poll_interval interval := current_setting('oracode.poll_interval')::interval;
@@ -535,7 +578,7 @@ BEGIN
          coalesce(jsonb_object_agg(res.id, jsonb_build_object('ac', res.ac, 'request_id', res.request_id)), '{}')
     INTO done, answer
     FROM res
-   WHERE res.named = 1
+   WHERE res.named = 1 AND NOT res.ac ? 'action_attempt_error'
      AND NOT EXISTS (SELECT 1 FROM oracode.access_codes o
                      WHERE o.seam_access_code_id = res.ac ->> 'access_code_id' AND o.id <> res.id);
   -- rows found by id (a join with the answers would be planned on the guess
@@ -544,12 +587,15 @@ BEGIN
   -- they cost more than the rest of the row's update
   UPDATE oracode.access_codes a
      SET (status, seam_access_code_id, code, errors, warnings, reconcile, last_error, last_request_id,
-          next_attempt_at, status_detail) =
+          next_attempt_at, status_detail, seam_starts_at, seam_ends_at) =
          (SELECT x.st, x.ac ->> 'access_code_id',
                  coalesce(x.ac ->> 'code', a.code), x.ac -> 'errors', x.ac -> 'warnings', false, NULL::text,
                  x.request_id,
-                 CASE WHEN x.st = 'set' THEN greatest(a.ends_at, now()) ELSE now() END + poll_interval,
-                 format('created at Seam as %s', x.ac ->> 'access_code_id')
+                 CASE WHEN x.st = 'set' AND coalesce(x.ac ->> 'code', a.code) IS NOT NULL
+                      THEN greatest(coalesce((x.ac ->> 'ends_at')::timestamptz, a.ends_at), now())
+                      ELSE now() END + poll_interval,
+                 format('created at Seam as %s', x.ac ->> 'access_code_id'),
+                 (x.ac ->> 'starts_at')::timestamptz, (x.ac ->> 'ends_at')::timestamptz
             FROM (SELECT y.ac, y.request_id,
                          CASE WHEN y.ac ->> 'status' IN ('unset', 'setting', 'set', 'removing', 'unknown')
                               THEN y.ac ->> 'status' ELSE 'unknown' END AS st
@@ -569,18 +615,37 @@ BEGIN
     CASE r ->> 'outcome'
     WHEN 'created' THEN
       ac := r -> 'access_code';
-      -- an answer naming a code another request holds is garbled: settle it by listing
-      IF EXISTS (SELECT 1 FROM oracode.access_codes o
-                 WHERE o.seam_access_code_id = ac ->> 'access_code_id' AND o.id <> (r ->> 'id')::bigint) THEN
+      SELECT o.id INTO holder FROM oracode.access_codes o
+       WHERE o.seam_access_code_id = ac ->> 'access_code_id' AND o.id <> (r ->> 'id')::bigint;
+      IF holder IS NOT NULL THEN
+        -- an answer naming a code another request holds: never send again; settle it by listing
         UPDATE oracode.access_codes a
            SET reconcile = true, last_request_id = r ->> 'request_id',
-               last_error = format('unreadable 200 answer: Seam named access code %s, which request %s holds',
-                                   ac ->> 'access_code_id',
-                                   (SELECT o.id FROM oracode.access_codes o
-                                     WHERE o.seam_access_code_id = ac ->> 'access_code_id')),
-               status_detail = format('no answer to the create: Seam named access code %s, which another request holds',
+               errors = coalesce(a.errors, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+                 'error_code', 'oracode_answer_anomaly', 'access_code_id', ac ->> 'access_code_id',
+                 'message', format('Seam answered the create with access code %s, which request %s holds.',
+                                   ac ->> 'access_code_id', holder))),
+               last_error = format('answer anomaly: Seam named access code %s, which request %s holds; the create is not sent again',
+                                   ac ->> 'access_code_id', holder),
+               status_detail = format('Seam answered with access code %s, which another request holds; looking for ours',
                                       ac ->> 'access_code_id'),
                next_attempt_at = now() + oracode.retry_delay(a.attempts)
+         WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+        CONTINUE;
+      END IF;
+      IF ac ? 'action_attempt_error' THEN
+        -- Seam made the code's id but its action attempt failed: the code will not be made
+        UPDATE oracode.access_codes a
+           SET status = 'failed', seam_access_code_id = ac ->> 'access_code_id',
+               errors = CASE WHEN jsonb_typeof(ac -> 'errors') = 'array' THEN ac -> 'errors' ELSE '[]'::jsonb END
+                        || jsonb_build_array(ac -> 'action_attempt_error'),
+               warnings = ac -> 'warnings', reconcile = false, last_request_id = r ->> 'request_id',
+               seam_starts_at = (ac ->> 'starts_at')::timestamptz, seam_ends_at = (ac ->> 'ends_at')::timestamptz,
+               last_error = format('Seam: the create''s action attempt failed: %s: %s',
+                                   ac -> 'action_attempt_error' ->> 'error_code',
+                                   ac -> 'action_attempt_error' ->> 'message'),
+               status_detail = format('the create''s action attempt failed at Seam: %s',
+                                      ac -> 'action_attempt_error' ->> 'error_code')
          WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
         CONTINUE;
       END IF;
@@ -588,14 +653,20 @@ BEGIN
          SET status = oracode.seam_status(ac ->> 'status'), seam_access_code_id = ac ->> 'access_code_id',
              code = coalesce(ac ->> 'code', a.code), errors = ac -> 'errors', warnings = ac -> 'warnings',
              reconcile = false, last_error = NULL, last_request_id = r ->> 'request_id',
-             next_attempt_at = oracode.next_poll(oracode.seam_status(ac ->> 'status'), a.ends_at),
+             seam_starts_at = (ac ->> 'starts_at')::timestamptz, seam_ends_at = (ac ->> 'ends_at')::timestamptz,
+             next_attempt_at = oracode.next_poll(CASE WHEN coalesce(ac ->> 'code', a.code) IS NULL THEN 'unset'
+                                                      ELSE oracode.seam_status(ac ->> 'status') END,
+                                                 coalesce((ac ->> 'ends_at')::timestamptz, a.ends_at)),
              status_detail = format('created at Seam as %s', ac ->> 'access_code_id')
        WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
     WHEN 'failed' THEN
       UPDATE oracode.access_codes a
          SET status = 'failed', reconcile = false, last_request_id = r ->> 'request_id',
              errors = jsonb_build_array(jsonb_build_object('error_code', r ->> 'error_type',
-                        'message', r ->> 'error_message', 'http_status', (r ->> 'http_status')::int)),
+                        'message', r ->> 'error_message', 'http_status', (r ->> 'http_status')::int)
+                        || CASE WHEN r ? 'validation_errors'
+                                THEN jsonb_build_object('validation_errors', r -> 'validation_errors')
+                                ELSE '{}'::jsonb END),
              last_error = format('HTTP %s %s: %s', r ->> 'http_status', r ->> 'error_type', r ->> 'error_message'),
              status_detail = format('refused by Seam: HTTP %s %s', r ->> 'http_status', r ->> 'error_type')
        WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
@@ -611,8 +682,15 @@ BEGIN
          WHERE d.device_id = (SELECT a.device_id FROM oracode.access_codes a WHERE a.id = (r ->> 'id')::bigint);
       END IF;
     WHEN 'unknown' THEN
+      -- a 200 that named a code but could not be trusted is an answer too: never sent again
       UPDATE oracode.access_codes a
          SET reconcile = true, last_request_id = r ->> 'request_id', last_error = r ->> 'error',
+             errors = CASE WHEN r ? 'answered_code_id'
+                           THEN coalesce(a.errors, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+                                  'error_code', 'oracode_answer_anomaly', 'access_code_id', r ->> 'answered_code_id',
+                                  'message', format('Seam answered the create with access code %s, but %s',
+                                                    r ->> 'answered_code_id', r ->> 'error')))
+                           ELSE a.errors END,
              status_detail = format('no answer to the create: %s', r ->> 'error'),
              next_attempt_at = now() + oracode.retry_delay(a.attempts, (r ->> 'retry_after')::int)
        WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
@@ -628,7 +706,12 @@ BEGIN
 END $$;
 
 -- Settle unanswered creates from the device's codes at Seam: adopt a code
--- created under our name, else send again. Never resend before this ran.
+-- created under our name, else send again. Never resend before this ran, and
+-- never resend a create Seam answered with a code id (an oracode_answer_anomaly
+-- in errors): such a request fails instead.
+-- A lock may cut a code's name: names begin with the request's id ("#42 Smith"),
+-- so a code whose name is a cut of ours that keeps "#42" whole is ours; one cut
+-- inside the id ("#4") could be any of several requests, and proves nothing.
 --   [{device_id, ids:[...], ok:true, codes:[seam access codes of that device]}]
 --   [{device_id, ids:[...], ok:false, error, retry_after}]  (listing failed: try later)
 CREATE FUNCTION oracode.worker_apply_reconcile(results jsonb) RETURNS void
@@ -637,6 +720,8 @@ DECLARE
   r jsonb;
   row oracode.access_codes;
   ac jsonb;
+  token text;
+  answered boolean;
 BEGIN
   FOR r IN SELECT value FROM jsonb_array_elements(results) LOOP
     FOR row IN SELECT * FROM oracode.access_codes a
@@ -649,19 +734,46 @@ BEGIN
          WHERE a.id = row.id;
         CONTINUE;
       END IF;
+      token := '#' || row.id;
       SELECT c INTO ac FROM jsonb_array_elements(r -> 'codes') c
-       WHERE c ->> 'name' = row.seam_name AND c ->> 'device_id' = row.device_id::text
+       WHERE c ->> 'device_id' = row.device_id::text
+         AND (c ->> 'name' = row.seam_name
+              OR (starts_with(row.seam_name, token || ' ') AND starts_with(row.seam_name, c ->> 'name')
+                  AND (c ->> 'name' = token OR starts_with(c ->> 'name', token || ' '))))
          AND NOT EXISTS (SELECT 1 FROM oracode.access_codes o
                          WHERE o.seam_access_code_id = c ->> 'access_code_id')
-       ORDER BY c ->> 'access_code_id' LIMIT 1;
+       ORDER BY c ->> 'name' = row.seam_name DESC, c ->> 'access_code_id' LIMIT 1;
+      answered := coalesce(row.errors @> '[{"error_code": "oracode_answer_anomaly"}]', false);
       IF ac IS NOT NULL THEN
         UPDATE oracode.access_codes a
            SET status = oracode.seam_status(ac ->> 'status'), seam_access_code_id = ac ->> 'access_code_id',
-               code = coalesce(ac ->> 'code', a.code), errors = ac -> 'errors', warnings = ac -> 'warnings',
+               code = coalesce(ac ->> 'code', a.code),
+               errors = CASE WHEN answered THEN coalesce(a.errors, '[]'::jsonb) ELSE '[]'::jsonb END
+                        || CASE WHEN jsonb_typeof(ac -> 'errors') = 'array' THEN ac -> 'errors' ELSE '[]'::jsonb END,
+               warnings = ac -> 'warnings',
+               seam_starts_at = (ac ->> 'starts_at')::timestamptz, seam_ends_at = (ac ->> 'ends_at')::timestamptz,
                reconcile = false, last_error = NULL,
-               next_attempt_at = oracode.next_poll(oracode.seam_status(ac ->> 'status'), a.ends_at),
+               next_attempt_at = oracode.next_poll(CASE WHEN coalesce(ac ->> 'code', a.code) IS NULL THEN 'unset'
+                                                        ELSE oracode.seam_status(ac ->> 'status') END,
+                                                   coalesce((ac ->> 'ends_at')::timestamptz, a.ends_at)),
                status_detail = format('adopted %s from the device''s code list after %s',
                                       ac ->> 'access_code_id', coalesce(row.status_detail, 'no answer to the create'))
+         WHERE a.id = row.id;
+      ELSIF EXISTS (SELECT 1 FROM jsonb_array_elements(r -> 'codes') c
+                    WHERE c ->> 'device_id' = row.device_id::text AND length(c ->> 'name') > 0
+                      AND length(c ->> 'name') < length(token) AND starts_with(token, c ->> 'name')
+                      AND NOT EXISTS (SELECT 1 FROM oracode.access_codes o
+                                      WHERE o.seam_access_code_id = c ->> 'access_code_id')) THEN
+        -- a name cut inside the id: it may be ours; sending again could make a second code
+        UPDATE oracode.access_codes a
+           SET last_error = 'reconciliation inconclusive: the lock cut a code''s name inside the request id',
+               next_attempt_at = now() + oracode.retry_delay(a.attempts)
+         WHERE a.id = row.id;
+      ELSIF answered THEN
+        UPDATE oracode.access_codes a
+           SET status = 'failed', reconcile = false,
+               last_error = 'answer anomaly: Seam answered the create with another request''s code, and ours is not in the device''s code list; the create is not sent again',
+               status_detail = 'Seam answered the create with another request''s code; not sent again'
          WHERE a.id = row.id;
       ELSE
         UPDATE oracode.access_codes a
@@ -694,6 +806,7 @@ BEGIN
 END $$;
 
 -- Record polled statuses: [{id, found:true, access_code:{...}}, {id, found:false}, {id, error, retry_after}]
+-- A code's end is Seam's where Seam reported one (seam_ends_at), else the matched one.
 CREATE FUNCTION oracode.worker_apply_poll_results(results jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -719,12 +832,15 @@ BEGIN
   UPDATE oracode.access_codes a
      SET status = f.st, code = coalesce(f.ac ->> 'code', a.code),
          errors = f.ac -> 'errors', warnings = f.ac -> 'warnings',
+         seam_starts_at = coalesce((f.ac ->> 'starts_at')::timestamptz, a.seam_starts_at),
+         seam_ends_at = coalesce((f.ac ->> 'ends_at')::timestamptz, a.seam_ends_at),
          last_error = CASE WHEN f.code_error IS NOT NULL
                            THEN 'Seam: ' || coalesce(f.code_error ->> 'message', f.code_error ->> 'error_code') END,
          -- a set code is polled again only at its end, unless its PIN has not come yet
          next_attempt_at = CASE WHEN f.st = 'set' AND coalesce(f.ac ->> 'code', a.code) IS NOT NULL
                                      AND NOT coalesce((f.ac ->> 'is_waiting_for_code_assignment')::boolean, false)
-                                THEN greatest(a.ends_at, now()) ELSE now() END + poll_interval,
+                                THEN greatest(coalesce((f.ac ->> 'ends_at')::timestamptz, a.seam_ends_at, a.ends_at), now())
+                                ELSE now() END + poll_interval,
          status_detail = CASE WHEN f.code_error IS NOT NULL
                               THEN format('Seam reported an access code error: %s', coalesce(f.code_error ->> 'error_code', 'unknown'))
                               WHEN f.st = 'unknown' AND f.ac ->> 'status' <> 'unknown'
@@ -740,7 +856,7 @@ BEGIN
      SET status = 'expired', last_error = NULL, status_detail = 'its end has passed'
     FROM jsonb_array_elements(results) e
    WHERE a.id = (e ->> 'id')::bigint AND NOT e ? 'error' AND coalesce((e ->> 'found')::boolean, false)
-     AND a.ends_at <= now() AND a.status NOT IN ('failed', 'cancelled', 'expired');
+     AND coalesce(a.seam_ends_at, a.ends_at) <= now() AND a.status NOT IN ('failed', 'cancelled', 'expired');
 
   FOR r IN SELECT e.value FROM jsonb_array_elements(results) WITH ORDINALITY e(value, n)
            WHERE e.value ? 'error' OR NOT coalesce((e.value ->> 'found')::boolean, false) ORDER BY e.n LOOP
@@ -749,18 +865,30 @@ BEGIN
              next_attempt_at = now() + oracode.retry_delay(2, (r ->> 'retry_after')::int)
        WHERE a.id = (r ->> 'id')::bigint;
     ELSE
-      -- Seam forgets a code once it is removed from the lock after its end
+      -- Seam forgets a code once it is removed from the lock after its end; one gone
+      -- before its end was removed at Seam, and the guest has no working code
       UPDATE oracode.access_codes a
-         SET status = CASE WHEN a.ends_at <= now() THEN 'expired' ELSE a.status END,
-             last_error = CASE WHEN a.ends_at <= now() THEN NULL
-                               ELSE 'Seam did not list the code before its end' END,
-             next_attempt_at = oracode.next_poll(a.status, a.ends_at),
-             status_detail = CASE WHEN a.ends_at <= now() THEN 'Seam no longer knows the code after its end'
-                                  ELSE a.status_detail END
-       WHERE a.id = (r ->> 'id')::bigint;
+         SET status = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN 'expired' ELSE 'failed' END,
+             errors = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN a.errors
+                           ELSE coalesce(a.errors, '[]'::jsonb) || jsonb_build_array(oracode.removed_at_seam(a.status)) END,
+             last_error = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN NULL
+                               ELSE oracode.removed_at_seam(a.status) ->> 'message' END,
+             status_detail = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN 'Seam no longer knows the code after its end'
+                                  ELSE 'Seam no longer lists the code, before its end' END
+       WHERE a.id = (r ->> 'id')::bigint AND a.status NOT IN ('failed', 'cancelled', 'expired');
     END IF;
   END LOOP;
 END $$;
+
+-- The error a request gets when Seam drops its code before the code's end
+-- (a poll that no longer finds it, or a deleted / removed_from_device event).
+CREATE FUNCTION oracode.removed_at_seam(status text) RETURNS jsonb
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT jsonb_build_object('error_code', 'oracode_removed_at_seam',
+           'message', CASE WHEN status = 'set'
+                           THEN 'Seam removed the code before its end; it had been set on the lock.'
+                           ELSE 'Seam removed the code before its end; it had never been set on the lock.' END)
+$$;
 
 -- Seconds until the next row is due (the worker sleeps at most this long). A queued row is
 -- due when its device may send again: after the device's Retry-After (send_after) and once
@@ -839,41 +967,21 @@ COMMENT ON FUNCTION @extschema@.oracode_match_slot(text, timestamptz, timestampt
 ---------------------------------------------------------------------------
 -- Webhooks: Seam's events, verified with oracode.webhook_secret
 ---------------------------------------------------------------------------
-CREATE FUNCTION oracode.webhook_check_signature(msg_id text, ts text, signatures text, body text)
+CREATE FUNCTION oracode.webhook_check_signature(msg_id text, ts text, signatures text, body bytea)
     RETURNS void AS 'MODULE_PATHNAME', 'oracode_webhook_check_signature' LANGUAGE C VOLATILE;
 
--- Verify a delivery, then apply it once: a repeated event id changes nothing.
--- Returns 'applied', 'ignored' (no request with that Seam id, or an event
--- type oracode does not act on; it is still recorded) or 'duplicate'.
-CREATE FUNCTION @extschema@.oracode_ingest_webhook(headers jsonb, body text) RETURNS text
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- Apply one verified Seam event once: a repeated event id changes nothing.
+-- h: the delivery's headers, names in lower case. Returns 'applied', 'ignored'
+-- (no request with that Seam id, or an event type oracode does not act on; it
+-- is still recorded) or 'duplicate'.
+CREATE FUNCTION oracode.webhook_apply(h jsonb, ev jsonb) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  h jsonb;
-  ev jsonb;
-  evid text;
-  etype text;
-  acid text;
+  evid text := coalesce(ev ->> 'event_id', h ->> 'svix-id', h ->> 'webhook-id');
+  etype text := coalesce(ev ->> 'event_type', 'unknown');
+  acid text := ev ->> 'access_code_id';
   n integer := 0;
 BEGIN
-  IF jsonb_typeof(headers) IS DISTINCT FROM 'object' THEN
-    RAISE EXCEPTION USING ERRCODE = 'OC006', MESSAGE = 'webhook signature invalid or stale',
-      DETAIL = 'The headers must be a JSON object of header names and values.';
-  END IF;
-  -- header names are case-insensitive
-  SELECT jsonb_object_agg(lower(key), value) INTO h FROM jsonb_each_text(headers);
-  PERFORM oracode.webhook_check_signature(coalesce(h ->> 'svix-id', h ->> 'webhook-id'),
-      coalesce(h ->> 'svix-timestamp', h ->> 'webhook-timestamp'),
-      coalesce(h ->> 'svix-signature', h ->> 'webhook-signature'), body);
-  BEGIN
-    ev := body::jsonb;
-  EXCEPTION WHEN invalid_text_representation THEN
-    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'webhook body is not JSON',
-      DETAIL = 'The signature is valid, but the body cannot be read as a Seam event.';
-  END;
-  evid := coalesce(ev ->> 'event_id', h ->> 'svix-id', h ->> 'webhook-id');
-  etype := coalesce(ev ->> 'event_type', 'unknown');
-  acid := ev ->> 'access_code_id';
-
   INSERT INTO oracode.webhook_events (event_id, event_type, payload) VALUES (evid, etype, ev)
     ON CONFLICT (event_id) DO NOTHING;
   IF NOT FOUND THEN
@@ -886,10 +994,15 @@ BEGIN
            status_detail = 'webhook: set on the device'
      WHERE a.seam_access_code_id = acid AND a.status NOT IN ('failed', 'expired', 'cancelled');
     GET DIAGNOSTICS n = ROW_COUNT;
-  WHEN 'access_code.scheduled_on_device', 'access_code.changed' THEN
+  WHEN 'access_code.scheduled_on_device' THEN
     UPDATE oracode.access_codes a SET code = coalesce(ev ->> 'code', a.code),
            status_detail = 'webhook: ' || etype
      WHERE a.seam_access_code_id = acid;
+    GET DIAGNOSTICS n = ROW_COUNT;
+  WHEN 'access_code.changed' THEN
+    -- the event says only that something changed (no PIN, no status): poll the code now
+    UPDATE oracode.access_codes a SET next_attempt_at = now(), status_detail = 'webhook: ' || etype
+     WHERE a.seam_access_code_id = acid AND a.status IN ('unset', 'setting', 'set', 'removing', 'unknown');
     GET DIAGNOSTICS n = ROW_COUNT;
   WHEN 'access_code.failed_to_set_on_device' THEN
     -- an access-code error: the request has failed, Seam's error kept
@@ -909,8 +1022,13 @@ BEGIN
      WHERE a.seam_access_code_id = acid;
     GET DIAGNOSTICS n = ROW_COUNT;
   WHEN 'access_code.removed_from_device', 'access_code.deleted' THEN
+    -- after its end the code has simply expired; before it, the guest has no working code
     UPDATE oracode.access_codes a
-       SET status = CASE WHEN a.ends_at <= now() THEN 'expired' ELSE 'removing' END,
+       SET status = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN 'expired' ELSE 'failed' END,
+           errors = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN a.errors
+                         ELSE coalesce(a.errors, '[]'::jsonb) || jsonb_build_array(oracode.removed_at_seam(a.status)) END,
+           last_error = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN a.last_error
+                             ELSE oracode.removed_at_seam(a.status) ->> 'message' END,
            status_detail = 'webhook: ' || etype
      WHERE a.seam_access_code_id = acid AND a.status NOT IN ('failed', 'expired', 'cancelled');
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -919,6 +1037,44 @@ BEGIN
   END CASE;
   RETURN CASE WHEN n > 0 THEN 'applied' ELSE 'ignored' END;
 END $$;
+
+-- Verify a delivery over the exact bytes Seam sent, then apply it once (oracode.webhook_apply).
+CREATE FUNCTION @extschema@.oracode_ingest_webhook(headers jsonb, body bytea) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  h jsonb;
+  ev jsonb;
+BEGIN
+  IF jsonb_typeof(headers) IS DISTINCT FROM 'object' THEN
+    RAISE EXCEPTION USING ERRCODE = 'OC006', MESSAGE = 'webhook signature invalid or stale',
+      DETAIL = 'The headers must be a JSON object of header names and values.';
+  END IF;
+  -- header names are case-insensitive
+  SELECT jsonb_object_agg(lower(key), value) INTO h FROM jsonb_each_text(headers);
+  PERFORM oracode.webhook_check_signature(coalesce(h ->> 'svix-id', h ->> 'webhook-id'),
+      coalesce(h ->> 'svix-timestamp', h ->> 'webhook-timestamp'),
+      coalesce(h ->> 'svix-signature', h ->> 'webhook-signature'), body);
+  BEGIN
+    ev := convert_from(body, 'UTF8')::jsonb;
+  EXCEPTION WHEN invalid_text_representation OR character_not_in_repertoire OR untranslatable_character THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'webhook body is not JSON',
+      DETAIL = 'The signature is valid, but the body cannot be read as a Seam event in this database''s encoding.';
+  END;
+  IF jsonb_typeof(ev) IS DISTINCT FROM 'object' THEN
+    RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'webhook body is not JSON',
+      DETAIL = 'The signature is valid, but the body is not a JSON object.';
+  END IF;
+  RETURN oracode.webhook_apply(h, ev);
+END $$;
+COMMENT ON FUNCTION @extschema@.oracode_ingest_webhook(jsonb, bytea) IS
+    'verify a Seam webhook (Svix signature over the exact bytes, ±5 min) and apply its event once';
+
+-- The body as text: Seam signed its UTF-8 bytes, so they are what is verified,
+-- whatever the database's encoding.
+CREATE FUNCTION @extschema@.oracode_ingest_webhook(headers jsonb, body text) RETURNS text
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+  SELECT @extschema@.oracode_ingest_webhook(headers, convert_to(body, 'UTF8'))
+$$;
 COMMENT ON FUNCTION @extschema@.oracode_ingest_webhook(jsonb, text) IS
     'verify a Seam webhook (Svix signature, ±5 min) and apply its event once';
 
@@ -928,6 +1084,7 @@ REVOKE EXECUTE ON FUNCTION @extschema@.oracode_create_code(uuid, timestamptz, ti
 REVOKE EXECUTE ON FUNCTION @extschema@.oracode_cancel_code(bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.oracode_cancel_booking(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.oracode_ingest_webhook(jsonb, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.oracode_ingest_webhook(jsonb, bytea) FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA oracode FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA oracode FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA oracode FROM PUBLIC;
@@ -973,11 +1130,11 @@ COMMENT ON FUNCTION @extschema@.oracode_explain_match(text, timestamptz, timesta
 CREATE FUNCTION oracode.worker_state(OUT preloaded boolean, OUT pid integer,
         OUT started_at timestamptz, OUT last_poll_at timestamptz, OUT last_send_at timestamptz,
         OUT last_sync_at timestamptz, OUT paused_unauthorized boolean, OUT last_error text,
-        OUT last_error_at timestamptz)
+        OUT last_error_at timestamptz, OUT last_success_at timestamptz)
     RETURNS record
     AS 'MODULE_PATHNAME', 'oracode_worker_state' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION oracode.worker_state() IS
-    'the background worker''s shared state: pid, last poll, send and sync, 401 pause, last error';
+    'the background worker''s shared state: pid, last poll, send and sync, 401 pause, current error, last success';
 
 ---------------------------------------------------------------------------
 -- Reports. None of them has the PIN (access_codes.code), so a monitoring
@@ -1003,15 +1160,16 @@ GROUP BY d.device_id;
 COMMENT ON VIEW oracode.status_counts IS 'access code requests per device, by status';
 
 -- Live codes against code_limit, counted as oracode_create_code counts them (OC003).
+-- A code's times here and in the views below are Seam's where Seam reported them.
 CREATE VIEW oracode.capacity AS
 SELECT d.device_id, d.display_name, d.code_limit,
        count(a.id) AS live_codes,
        d.code_limit - count(a.id) AS free,
        round(100.0 * count(a.id) / nullif(d.code_limit, 0), 1) AS used_pct,
-       min(a.ends_at) AS next_end
+       min(coalesce(a.seam_ends_at, a.ends_at)) AS next_end
 FROM oracode.devices d
 LEFT JOIN oracode.access_codes a ON a.device_id = d.device_id
-      AND a.status NOT IN ('failed', 'cancelled', 'expired') AND a.ends_at > now()
+      AND a.status NOT IN ('failed', 'cancelled', 'expired') AND coalesce(a.seam_ends_at, a.ends_at) > now()
 GROUP BY d.device_id;
 COMMENT ON VIEW oracode.capacity IS
     'live codes (not failed, cancelled or expired, not yet ended) per device against its code_limit';
@@ -1024,7 +1182,8 @@ COMMENT ON COLUMN oracode.capacity.next_end IS 'when the first live code ends an
 -- data; the request id and booking_ref are enough to find a booking.
 CREATE VIEW oracode.pending AS
 SELECT a.id, a.device_id, d.display_name, a.booking_ref, a.status,
-       a.slot_name, a.starts_at, a.ends_at, a.created_at,
+       a.slot_name, coalesce(a.seam_starts_at, a.starts_at) AS starts_at,
+       coalesce(a.seam_ends_at, a.ends_at) AS ends_at, a.created_at,
        now() - a.created_at AS age,
        now() - coalesce(e.last_change, a.created_at) AS in_status_for,
        a.attempts,
@@ -1089,19 +1248,28 @@ SELECT CASE WHEN NOT w.preloaded THEN 'not preloaded'
        q.queued, q.queued_due,
        now() - q.oldest_due AS oldest_queued_age,
        q.in_flight,
-       w.paused_unauthorized, w.last_error, w.last_error_at
+       w.paused_unauthorized, w.last_error, w.last_error_at,
+       w.last_success_at,
+       now() - q.oldest_sent AS oldest_in_flight_age
 FROM oracode.worker_state() w,
      (SELECT count(*) FILTER (WHERE a.status = 'queued') AS queued,
              count(*) FILTER (WHERE a.status = 'queued' AND coalesce(a.issue_at, a.created_at) <= now()) AS queued_due,
              min(greatest(a.created_at, a.issue_at)) FILTER (WHERE a.status = 'queued'
                  AND coalesce(a.issue_at, a.created_at) <= now()) AS oldest_due,
-             count(*) FILTER (WHERE a.status IN ('sending', 'unset', 'setting')) AS in_flight
+             count(*) FILTER (WHERE a.status IN ('sending', 'unset', 'setting')) AS in_flight,
+             min(a.sent_at) FILTER (WHERE a.status = 'sending') AS oldest_sent
       FROM oracode.access_codes a
       WHERE a.status IN ('queued', 'sending', 'unset', 'setting')) q;
 COMMENT ON VIEW oracode.worker_health IS
     'the background worker: state, last poll, send and sync, queue depth, oldest queued age, 401 pause, last error';
 COMMENT ON COLUMN oracode.worker_health.oldest_queued_age IS
     'how long the oldest queued request has been due (held requests count from their issue_at)';
+COMMENT ON COLUMN oracode.worker_health.last_error IS
+    'the worker''s current error (a timeout, a 5xx, a refused key, a failed sync); cleared by Seam''s next 2xx answer';
+COMMENT ON COLUMN oracode.worker_health.last_success_at IS
+    'when Seam last answered the worker with a 2xx';
+COMMENT ON COLUMN oracode.worker_health.oldest_in_flight_age IS
+    'how long ago the oldest create still without a recorded answer (status sending) was sent';
 
 ---------------------------------------------------------------------------
 -- Who may read what. The views are for monitoring: pg_monitor (and every
@@ -1122,14 +1290,14 @@ GRANT SELECT ON oracode.status_counts, oracode.capacity, oracode.pending, oracod
 -- or watch those doors until valid_until.
 CREATE VIEW oracode.stale_codes AS
 SELECT a.id, a.device_id, d.display_name, a.booking_ref, a.status,
-       a.starts_at, a.ends_at AS valid_until,
+       coalesce(a.seam_starts_at, a.starts_at) AS starts_at, coalesce(a.seam_ends_at, a.ends_at) AS valid_until,
        CASE WHEN a.superseded_by <> a.id THEN a.superseded_by END AS replaced_by,
        a.status_detail AS why, a.updated_at AS superseded_at
 FROM oracode.access_codes a
 JOIN oracode.devices d ON d.device_id = a.device_id
 WHERE a.superseded_by IS NOT NULL
   AND a.status IN ('unset', 'setting', 'set', 'unknown', 'removing')
-  AND a.ends_at > now();
+  AND coalesce(a.seam_ends_at, a.ends_at) > now();
 COMMENT ON VIEW oracode.stale_codes IS
     'codes still valid at a lock whose booking was cancelled, deleted, moved or changed after they were sent';
 REVOKE ALL ON oracode.stale_codes FROM PUBLIC;

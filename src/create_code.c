@@ -111,11 +111,13 @@ static SpiPlan supersede_plan = {
  * The device's codes valid at some time the new one is (its window
  * overlaps the new window), the new one included: a lock's capacity is
  * what it holds at once, so codes for next season do not count today.
+ * A sent code's window is Seam's where Seam reported it.
  */
 static SpiPlan live_plan = {
 	"SELECT count(*) FROM oracode.access_codes a WHERE a.device_id = $1 "
-	"AND a.status NOT IN ('failed', 'cancelled', 'expired') AND a.ends_at > now() "
-	"AND a.starts_at < $3 AND a.ends_at > $2",
+	"AND a.status NOT IN ('failed', 'cancelled', 'expired') "
+	"AND coalesce(a.seam_ends_at, a.ends_at) > now() "
+	"AND coalesce(a.seam_starts_at, a.starts_at) < $3 AND coalesce(a.seam_ends_at, a.ends_at) > $2",
 	3, {UUIDOID, TIMESTAMPTZOID, TIMESTAMPTZOID}
 };
 

@@ -20,7 +20,7 @@
 
 PG_FUNCTION_INFO_V1(oracode_worker_state);
 
-#define WORKER_STATE_COLS 9
+#define WORKER_STATE_COLS 10
 
 /* A timestamp column: NULL when the event never happened (zero in shared memory). */
 static void
@@ -32,7 +32,8 @@ put_time(Datum *values, bool *nulls, int i, TimestampTz t)
 
 /*
  * oracode.worker_state() → (preloaded, pid, started_at, last_poll_at,
- * last_send_at, last_sync_at, paused_unauthorized, last_error, last_error_at)
+ * last_send_at, last_sync_at, paused_unauthorized, last_error, last_error_at,
+ * last_success_at)
  */
 Datum
 oracode_worker_state(PG_FUNCTION_ARGS)
@@ -74,6 +75,7 @@ oracode_worker_state(PG_FUNCTION_ARGS)
 			nulls[7] = false;
 		}
 		put_time(values, nulls, 8, snap.last_error_at);
+		put_time(values, nulls, 9, snap.last_success_at);
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

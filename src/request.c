@@ -33,8 +33,11 @@ request_next_id(Oid seq)
 }
 
 /*
- * The name sent to Seam, unique per request: the first 80 characters of the
- * guest's name (else the booking reference, else "oracode"), " #", the id.
+ * The name sent to Seam, unique per request: "#", the id, a space, and the
+ * first 80 characters of the guest's name (else the booking reference, else
+ * "oracode"). The id comes first because a lock may cut a name to its own
+ * length (code_constraints): a cut then keeps what reconciliation finds the
+ * code by. The worker cuts it to the device's name_length before sending.
  */
 char *
 request_seam_name(text *name, text *ref, int64 id)
@@ -44,7 +47,7 @@ request_seam_name(text *name, text *ref, int64 id)
 	int			len = base ? VARSIZE_ANY_EXHDR(base) : strlen("oracode");
 
 	len = pg_mbcharcliplen(s, len, 80);
-	return psprintf("%.*s #" INT64_FORMAT, len, s, id);
+	return psprintf("#" INT64_FORMAT " %.*s", id, len, s);
 }
 
 /*

@@ -86,6 +86,8 @@ typedef struct HttpBatch
 	MemoryContextCallback reset_cb;
 } HttpBatch;
 
+SeamAnswerHook seam_http_answer_hook = NULL;
+
 static bool curl_initialized = false;
 static CURLM *shared_multi = NULL;
 static char *shared_multi_url = NULL;	/* base URL its connections go to */
@@ -595,6 +597,8 @@ transfer_finish(HttpTransfer *xfer, CURLcode rc)
 	seam_redact_secrets(resp->error, strlen(resp->error), xfer->key);
 	seam_redact_secrets(resp->request_id, strlen(resp->request_id), xfer->key);
 	transfer_cleanup(xfer);
+	if (seam_http_answer_hook != NULL)
+		seam_http_answer_hook(xfer->req);
 }
 
 /* Collect every transfer libcurl reports finished, telling the gate; returns how many. */

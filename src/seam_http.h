@@ -41,6 +41,13 @@ typedef struct SeamRequest
 extern void seam_http_perform(SeamRequest *reqs, int nreqs);
 
 /*
+ * Called with every finished transfer, its secrets already masked (the
+ * worker sets it to keep its health view current); NULL in backends.
+ */
+typedef void (*SeamAnswerHook) (const SeamRequest *req);
+extern SeamAnswerHook seam_http_answer_hook;
+
+/*
  * A caller's say over a batch while it runs: may_start is asked just before
  * reqs[i] would be sent (false: it is not sent, and its response stays "no
  * response, surely not sent"); finished is told when reqs[i].resp is

@@ -253,6 +253,7 @@ seam_parse_error(const char *body, SeamError *err)
 
 	err->type = NULL;
 	err->message = NULL;
+	err->validation_errors_json = NULL;
 	if (root == NULL)
 	{
 		err->type = pstrdup("non_json");
@@ -267,6 +268,9 @@ seam_parse_error(const char *body, SeamError *err)
 		err->message = get_string(error, "message");
 		if (err->message == NULL)
 			err->message = pstrdup("");
+		/* invalid_input names each refused parameter: the reason a request failed */
+		if (get_object(error, "validation_errors") != NULL)
+			err->validation_errors_json = cJSON_PrintUnformatted(get_object(error, "validation_errors"));
 		found = true;
 	}
 	else
@@ -292,6 +296,7 @@ read_access_code(const cJSON *obj, SeamAccessCode *ac)
 	ac->name = get_string(obj, "name");
 	ac->status = get_string(obj, "status");
 	ac->code = get_string(obj, "code");
+	ac->waiting_for_code = get_bool(obj, "is_waiting_for_code_assignment", false);
 	ac->has_starts_at = get_timestamp(obj, "starts_at", &ac->starts_at);
 	ac->has_ends_at = get_timestamp(obj, "ends_at", &ac->ends_at);
 	ac->errors_json = get_array_text(obj, "errors");
@@ -299,7 +304,42 @@ read_access_code(const cJSON *obj, SeamAccessCode *ac)
 	return true;
 }
 
-/* Read {"access_code": {...}} (the answer of /access_codes/create and /get). */
+/*
+ * The error of a create's action attempt ({"status":"error","error":{type,
+ * message}}) as JSON text with its id, or NULL when the attempt has none:
+ * Seam's reason why the code it answered with will not be made.
+ */
+static char *
+action_attempt_error(const cJSON *attempt)
+{
+	const cJSON *error = get_object(attempt, "error");
+	const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(attempt, "status"));
+	char	   *type,
+			   *message,
+			   *id;
+	cJSON	   *out;
+	char	   *text;
+
+	if (error == NULL || status == NULL || strcmp(status, "error") != 0)
+		return NULL;
+	type = get_string(error, "type");
+	message = get_string(error, "message");
+	id = get_string(attempt, "action_attempt_id");
+	out = cJSON_CreateObject();
+	cJSON_AddStringToObject(out, "error_code", type ? type : "action_attempt_error");
+	cJSON_AddStringToObject(out, "message", message ? message : "");
+	if (id != NULL)
+		cJSON_AddStringToObject(out, "action_attempt_id", id);
+	cJSON_AddTrueToObject(out, "is_action_attempt_error");
+	text = cJSON_PrintUnformatted(out);
+	cJSON_Delete(out);
+	return text;
+}
+
+/*
+ * Read {"access_code": {...}} (the answer of /access_codes/create and /get),
+ * with the error of the create's action_attempt when it has one.
+ */
 bool
 seam_parse_access_code(const char *body, SeamAccessCode *ac, const char **problem)
 {
@@ -312,6 +352,8 @@ seam_parse_access_code(const char *body, SeamAccessCode *ac, const char **proble
 	ok = read_access_code(cJSON_GetObjectItemCaseSensitive(root, "access_code"), ac);
 	if (!ok)
 		*problem = "The response has no access_code object with an access_code_id.";
+	else
+		ac->action_error_json = action_attempt_error(get_object(root, "action_attempt"));
 	cJSON_Delete(root);
 	return ok;
 }
@@ -347,6 +389,32 @@ seam_parse_access_codes(const char *body, SeamAccessCode **acs, int *n, const ch
 	}
 	cJSON_Delete(root);
 	return true;
+}
+
+/*
+ * What properties.code_constraints says about a code's name: the longest
+ * name the lock keeps (name_length's max_length) and whether names must be
+ * unique. The worker builds names so that a cut keeps the request's id.
+ */
+static void
+read_code_constraints(const cJSON *list, SeamDevice *dev)
+{
+	const cJSON *c;
+
+	if (!cJSON_IsArray(list))
+		return;
+	cJSON_ArrayForEach(c, list)
+	{
+		const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "constraint_type"));
+		int			max;
+
+		if (type == NULL)
+			continue;
+		if (strcmp(type, "name_length") == 0 && get_int(c, "max_length", &max) && max > 0)
+			dev->code_name_max_length = max;
+		else if (strcmp(type, "name_must_be_unique") == 0)
+			dev->code_names_unique = true;
+	}
 }
 
 /* Fill dev from one device object; false if it has no device_id. */
@@ -391,6 +459,8 @@ read_device(const cJSON *obj, SeamDevice *dev)
 
 	dev->can_program_offline_access_codes = get_bool(obj, "can_program_offline_access_codes", false);
 	dev->errors_json = get_array_text(obj, "errors");
+	if (props != NULL)
+		read_code_constraints(cJSON_GetObjectItemCaseSensitive(props, "code_constraints"), dev);
 	return true;
 }
 

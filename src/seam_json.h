@@ -25,6 +25,7 @@ typedef struct SeamError
 {
 	char	   *type;
 	char	   *message;
+	char	   *validation_errors_json;	/* error.validation_errors as JSON text, NULL if absent */
 } SeamError;
 
 typedef struct SeamAccessCode
@@ -34,12 +35,14 @@ typedef struct SeamAccessCode
 	char	   *name;			/* NULL if absent */
 	char	   *status;			/* Seam's status text as given, e.g. "unset"; NULL if absent */
 	char	   *code;			/* the PIN, NULL if absent */
+	bool		waiting_for_code;	/* is_waiting_for_code_assignment */
 	bool		has_starts_at;
 	TimestampTz starts_at;
 	bool		has_ends_at;
 	TimestampTz ends_at;
 	char	   *errors_json;	/* the "errors" array as JSON text, NULL if absent */
 	char	   *warnings_json;	/* the "warnings" array as JSON text, NULL if absent */
+	char	   *action_error_json;	/* a create's action_attempt error, as JSON text; NULL if none */
 } SeamAccessCode;
 
 typedef struct SeamDevice
@@ -54,6 +57,8 @@ typedef struct SeamDevice
 	bool		is_oracode;		/* dormakaba_oracode_door, or has dormakaba_oracode_metadata */
 	char	   *time_slots_json;	/* predefined_time_slots as JSON text, "[]" if absent */
 	char	   *errors_json;	/* device errors array as JSON text, NULL if absent */
+	int			code_name_max_length;	/* code_constraints name_length max_length, 0 if none */
+	bool		code_names_unique;	/* code_constraints has name_must_be_unique */
 } SeamDevice;
 
 /* One element of predefined_time_slots, checked but not yet stored. */

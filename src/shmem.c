@@ -129,7 +129,23 @@ oracode_wake_worker_trigger(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-/* Record the worker's last error for the health view (never a secret). */
+/* Record a 2xx answer from Seam: the worker's current error, if any, is over. */
+void
+oracode_shared_note_success(void)
+{
+	TimestampTz now;
+
+	if (oracode_shared == NULL)
+		return;
+	now = GetCurrentTimestamp();	/* a system call: not while holding the spinlock */
+	SpinLockAcquire(&oracode_shared->mutex);
+	oracode_shared->last_success_at = now;
+	oracode_shared->last_error[0] = '\0';
+	oracode_shared->last_error_at = 0;
+	SpinLockRelease(&oracode_shared->mutex);
+}
+
+/* Record the worker's current error for the health view (never a secret). */
 void
 oracode_shared_set_error(const char *fmt,...)
 {

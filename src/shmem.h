@@ -20,7 +20,8 @@ typedef struct OracodeShared
 	TimestampTz last_send_at;
 	TimestampTz last_sync_at;
 	TimestampTz last_error_at;
-	char		last_error[256];
+	char		last_error[256];	/* the current error: cleared by Seam's next success */
+	TimestampTz last_success_at;	/* Seam's last 2xx answer to the worker */
 } OracodeShared;
 
 extern OracodeShared *oracode_shared;
@@ -29,5 +30,6 @@ extern void oracode_shmem_register(void);
 extern void oracode_register_wake_callback(void);
 extern void oracode_wake_worker_now(void);
 extern void oracode_shared_set_error(const char *fmt,...) pg_attribute_printf(1, 2);
+extern void oracode_shared_note_success(void);
 
 #endif							/* ORACODE_SHMEM_H */

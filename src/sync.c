@@ -411,6 +411,8 @@ sync_apply_devices(const SyncFetch *fetch)
 	column_add(&devs, TEXTOID);		/* door_name */
 	column_add(&devs, BOOLOID);		/* can_program_offline_access_codes */
 	column_add(&devs, TEXTOID);		/* errors, as JSON text */
+	column_add(&devs, INT4OID);		/* code_name_max_length */
+	column_add(&devs, BOOLOID);		/* code_names_unique */
 	column_add(&ids, UUIDOID);
 	column_add(&slots, UUIDOID);	/* device_id */
 	column_add(&slots, INT4OID);	/* position */
@@ -437,6 +439,8 @@ sync_apply_devices(const SyncFetch *fetch)
 		column_push_text(&devs, 5, dev->door_name);
 		column_push(&devs, 6, BoolGetDatum(dev->can_program_offline_access_codes), false);
 		column_push_text(&devs, 7, dev->errors_json);
+		column_push(&devs, 8, Int32GetDatum(dev->code_name_max_length), dev->code_name_max_length == 0);
+		column_push(&devs, 9, BoolGetDatum(dev->code_names_unique), false);
 		column_push_uuid(&ids, 0, dev->device_id);
 		collect_slots(&slots, dev, todtype);
 	}
@@ -454,16 +458,20 @@ sync_apply_devices(const SyncFetch *fetch)
 	if (SPI_execute("LOCK TABLE oracode.time_slots IN SHARE ROW EXCLUSIVE MODE", false, 0) < 0)
 		elog(ERROR, "could not lock oracode.time_slots");
 	execute_columns("INSERT INTO oracode.devices AS d (device_id, display_name, device_type, timezone, "
-					"    site_name, door_name, can_program_offline_access_codes, errors, synced_at, removed_at) "
+					"    site_name, door_name, can_program_offline_access_codes, errors, synced_at, removed_at, "
+					"    code_name_max_length, code_names_unique) "
 					"SELECT u.id, u.display_name, u.device_type, u.timezone, u.site_name, u.door_name, "
-					"       u.can_program, u.errors::jsonb, now(), NULL "
-					"FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) "
-					"     AS u(id, display_name, device_type, timezone, site_name, door_name, can_program, errors) "
+					"       u.can_program, u.errors::jsonb, now(), NULL, u.name_max, u.names_unique "
+					"FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+					"     AS u(id, display_name, device_type, timezone, site_name, door_name, can_program, errors, "
+					"          name_max, names_unique) "
 					"ON CONFLICT (device_id) DO UPDATE SET display_name = excluded.display_name, "
 					"    device_type = excluded.device_type, timezone = excluded.timezone, "
 					"    site_name = excluded.site_name, door_name = excluded.door_name, "
 					"    can_program_offline_access_codes = excluded.can_program_offline_access_codes, "
-					"    errors = excluded.errors, synced_at = excluded.synced_at, removed_at = NULL",
+					"    errors = excluded.errors, synced_at = excluded.synced_at, removed_at = NULL, "
+					"    code_name_max_length = excluded.code_name_max_length, "
+					"    code_names_unique = excluded.code_names_unique",
 					&devs);
 	execute_columns("UPDATE oracode.devices SET removed_at = now() "
 					"WHERE removed_at IS NULL AND device_id <> ALL ($1)", &ids);

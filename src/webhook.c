@@ -75,7 +75,7 @@ secret_key(int *keylen)
 
 /* base64 of HMAC-SHA256(key, id "." ts "." body), NUL-terminated. */
 static char *
-expected_signature(const uint8 *key, int keylen, const char *id, const char *ts, text *body)
+expected_signature(const uint8 *key, int keylen, const char *id, const char *ts, bytea *body)
 {
 	pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
 	uint8		mac[PG_SHA256_DIGEST_LENGTH];
@@ -119,7 +119,7 @@ check_timestamp(const char *ts)
 }
 
 /*
- * oracode.webhook_check_signature(msg_id text, ts text, signatures text, body text)
+ * oracode.webhook_check_signature(msg_id text, ts text, signatures text, body bytea)
  * returns nothing, or raises OC006.
  */
 Datum
@@ -146,7 +146,7 @@ oracode_webhook_check_signature(PG_FUNCTION_ARGS)
 
 	check_timestamp(ts);
 	key = secret_key(&keylen);
-	expected = expected_signature(key, keylen, id, ts, PG_GETARG_TEXT_PP(3));
+	expected = expected_signature(key, keylen, id, ts, PG_GETARG_BYTEA_PP(3));
 	explen = strlen(expected);
 	explicit_bzero(key, keylen);
 

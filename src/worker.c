@@ -55,6 +55,27 @@ oracode_worker_register(void)
 	RegisterBackgroundWorker(&bgw);
 }
 
+/*
+ * seam_http's answer hook: keep the health view's current error in step with
+ * Seam. A 2xx clears it; a timeout, a lost connection or a 5xx sets it, so
+ * that a Seam that hangs or fails shows while it lasts, not only in each
+ * row's last_error. Other answers (a 4xx refusing one request, a 429 asking
+ * one lock to wait) say nothing about Seam's health.
+ */
+static void
+worker_note_answer(const SeamRequest *req)
+{
+	const SeamResponse *resp = &req->resp;
+
+	if (resp->status >= 200 && resp->status < 300)
+		oracode_shared_note_success();
+	else if (resp->status >= 500)
+		oracode_shared_set_error("Seam answered HTTP %ld to %s", resp->status, req->path);
+	else if (resp->status == 0 && !resp->too_large)
+		oracode_shared_set_error("%s%s (%s)", resp->timed_out ? "timeout: " : "no response: ",
+								 resp->error[0] ? resp->error : "connection failed", req->path);
+}
+
 /* Forget our latch in shared memory when the process exits. */
 static void
 worker_detach(int code, Datum arg)
@@ -85,6 +106,7 @@ worker_attach(void)
 	oracode_shared->paused_unauthorized = false;
 	SpinLockRelease(&oracode_shared->mutex);
 	before_shmem_exit(worker_detach, (Datum) 0);
+	seam_http_answer_hook = worker_note_answer;
 }
 
 /* Note the time of a finished step (and the pause state) for the health view. */

@@ -4,6 +4,9 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
+#include "utils/datetime.h"
+
 #include "worker_json.h"
 
 /* Parse JSON the worker's own SQL produced; failure here is a bug. */
@@ -44,6 +47,24 @@ add_raw_json(cJSON *obj, const char *key, const char *text)
 	cJSON_AddItemToObject(obj, key, v ? v : cJSON_CreateNull());
 }
 
+/*
+ * Add a time Seam gave as ISO 8601 in UTC ("2024-09-10T14:00:00.5Z"),
+ * written here whatever the session's DateStyle, so SQL reads it back as is.
+ */
+static void
+add_utc_time(cJSON *obj, const char *key, TimestampTz t)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	char		buf[MAXDATELEN + 2];
+
+	if (timestamp2tm(t, NULL, &tm, &fsec, NULL, NULL) != 0)
+		return;
+	EncodeDateTime(&tm, fsec, false, 0, NULL, USE_XSD_DATES, buf);
+	strlcat(buf, "Z", sizeof(buf));
+	cJSON_AddStringToObject(obj, key, buf);
+}
+
 /* The fields of a Seam access code the apply functions read. */
 cJSON *
 wj_access_code(const SeamAccessCode *ac)
@@ -58,8 +79,16 @@ wj_access_code(const SeamAccessCode *ac)
 	cJSON_AddStringToObject(o, "status", ac->status ? ac->status : "unknown");
 	if (ac->code)
 		cJSON_AddStringToObject(o, "code", ac->code);
+	if (ac->waiting_for_code)
+		cJSON_AddTrueToObject(o, "is_waiting_for_code_assignment");
+	if (ac->has_starts_at)
+		add_utc_time(o, "starts_at", ac->starts_at);
+	if (ac->has_ends_at)
+		add_utc_time(o, "ends_at", ac->ends_at);
 	add_raw_json(o, "errors", ac->errors_json);
 	add_raw_json(o, "warnings", ac->warnings_json);
+	if (ac->action_error_json)
+		add_raw_json(o, "action_attempt_error", ac->action_error_json);
 	return o;
 }
 

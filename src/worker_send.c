@@ -93,6 +93,9 @@ create_result(int64 id, const char *device_id, SeamResponse *resp, const CreateH
 		/* Seam said yes but we cannot read what it made: find out before resending */
 		cJSON_AddStringToObject(r, "outcome", "unknown");
 		cJSON_AddStringToObject(r, "error", psprintf("unreadable 200 answer: %s", problem));
+		/* an answer that names a code is never followed by a second create */
+		if (ac.access_code_id != NULL)
+			cJSON_AddStringToObject(r, "answered_code_id", ac.access_code_id);
 	}
 	else if (resp->status == 200)
 	{
@@ -121,6 +124,8 @@ create_result(int64 id, const char *device_id, SeamResponse *resp, const CreateH
 		cJSON_AddNumberToObject(r, "http_status", resp->status);
 		cJSON_AddStringToObject(r, "error_type", err.type ? err.type : "unknown");
 		cJSON_AddStringToObject(r, "error_message", err.message ? err.message : "");
+		if (err.validation_errors_json)
+			cJSON_AddItemToObject(r, "validation_errors", cJSON_Parse(err.validation_errors_json));
 	}
 	else
 	{

@@ -70,7 +70,7 @@ SELECT set_eq($$SELECT n, device_id, name, requested_starts_at, requested_ends_a
 SELECT is((SELECT count(*) FROM oracode.access_codes WHERE booking_ref LIKE 'B-%' AND status = 'queued'), 5::bigint,
   'one queued request per booking of the statement');
 SELECT is((SELECT count(*) FROM oracode.access_codes a WHERE a.booking_ref LIKE 'B-%' AND
-           a.seam_name = left(coalesce(a.name, a.booking_ref), 80) || ' #' || a.id), 5::bigint,
+           a.seam_name = '#' || a.id || ' ' || left(coalesce(a.name, a.booking_ref), 80)), 5::bigint,
   'each has its seam_name from its own id (80 characters of the name, else the reference)');
 SELECT is(array(SELECT booking_ref FROM oracode.access_codes WHERE booking_ref LIKE 'B-%' ORDER BY id),
   array['B-1', 'B-2', 'B-3', 'B-4', 'B-5'], 'ids in booking order');

@@ -73,7 +73,7 @@ SELECT is((SELECT ends_at FROM r1), (SELECT (d + 5 + time '10:00') AT TIME ZONE 
 SELECT is((SELECT requested_starts_at FROM r1), (SELECT (d + time '15:50') AT TIME ZONE 'America/Los_Angeles' FROM t), 'requested start kept');
 SELECT is((SELECT bound FROM r1), 'hourly', 'bound');
 SELECT is((SELECT time_zone FROM r1), 'America/Los_Angeles', 'zone kept for Seam''s local times');
-SELECT is((SELECT seam_name FROM r1), 'Guest Smith #' || (SELECT id FROM r1), 'unique name for reconciliation');
+SELECT is((SELECT seam_name FROM r1), '#' || (SELECT id FROM r1) || ' Guest Smith', 'unique name for reconciliation');
 SELECT results_eq($$SELECT old_status, new_status FROM oracode.access_code_events WHERE access_code_id = (SELECT id FROM r1)$$,
   $$VALUES (NULL::text, 'queued'::text)$$, 'the insert is the first event');
 
@@ -127,7 +127,7 @@ CREATE TEMP TABLE r4 AS SELECT * FROM oracode_create_code('11111111-1111-1111-11
   issue_at => (SELECT (d - 3)::timestamptz FROM t));
 SELECT is((SELECT issue_at FROM r4), (SELECT (d - 3)::timestamptz FROM t), 'issue_at stored');
 SELECT is((SELECT next_attempt_at FROM r4), (SELECT (d - 3)::timestamptz FROM t), 'not due before issue_at');
-SELECT is((SELECT seam_name FROM r4), 'BK-4 #' || (SELECT id FROM r4), 'the booking ref names the code when there is no name');
+SELECT is((SELECT seam_name FROM r4), '#' || (SELECT id FROM r4) || ' BK-4', 'the booking ref names the code when there is no name');
 
 -- a daily slot with 1day rounding
 SELECT is((SELECT bound FROM oracode_create_code('11111111-1111-1111-1111-111111111111',

@@ -47,9 +47,10 @@ UPDATE oracode.access_codes SET status = 'set', code = '90' || id WHERE booking_
 -- everything 0.1.0 stored, as text, to compare after the upgrade
 CREATE FUNCTION data_fingerprint() RETURNS text LANGUAGE sql AS $$
   SELECT md5(string_agg(t, E'\n' ORDER BY t)) FROM (
-    SELECT 'd ' || d::text AS t FROM oracode.devices d
+    -- every column the rows had before the upgrade (0.4.0 adds some, NULL or default on old rows)
+    SELECT 'd ' || (to_jsonb(d) - '{code_name_max_length,code_names_unique}'::text[])::text AS t FROM oracode.devices d
     UNION ALL SELECT 's ' || s::text FROM oracode.time_slots s
-    UNION ALL SELECT 'a ' || a::text FROM oracode.access_codes a
+    UNION ALL SELECT 'a ' || (to_jsonb(a) - '{seam_starts_at,seam_ends_at}'::text[])::text FROM oracode.access_codes a
     UNION ALL SELECT 'e ' || e::text FROM oracode.access_code_events e) x
 $$;
 SELECT data_fingerprint() AS before_fp, (SELECT count(*) FROM oracode.access_code_events) AS before_events,

@@ -11,7 +11,7 @@ SELECT pg_reload_conf();
 SELECT pg_sleep(0.3);
 
 BEGIN;
-SELECT plan(30);
+SELECT plan(39);
 
 -- sign "<id>.<ts>.<body>" as Svix does
 CREATE FUNCTION pg_temp.sig(id text, ts bigint, body text, secret text) RETURNS text LANGUAGE sql AS $$
@@ -78,7 +78,10 @@ SELECT is((SELECT code FROM oracode.access_codes WHERE seam_access_code_id = 'ac
 -- inside the window: 290 s old is still accepted
 SELECT is(oracode_ingest_webhook(pg_temp.headers('msg_3', pg_temp.now_s() - 290,
   pg_temp.sig('msg_3', pg_temp.now_s() - 290, body, :'secret')), body), 'applied', '290 s old is within the window') FROM b2;
-SELECT is((SELECT code FROM oracode.access_codes WHERE seam_access_code_id = 'ac-wh-1'), '999999', 'access_code.changed updates the PIN');
+SELECT is((SELECT code FROM oracode.access_codes WHERE seam_access_code_id = 'ac-wh-1'), '123456',
+  'access_code.changed carries no PIN: the PIN stays (0.4)');
+SELECT ok((SELECT next_attempt_at <= now() FROM oracode.access_codes WHERE seam_access_code_id = 'ac-wh-1'),
+  '... and the code is due for a poll at once');
 
 -- replayed and duplicate deliveries change nothing and do not raise
 UPDATE oracode.access_codes SET code = '123456' WHERE seam_access_code_id = 'ac-wh-1';
@@ -109,6 +112,45 @@ SELECT results_eq($$SELECT status, errors -> -1 ->> 'error_code', (errors -> -1 
                     FROM oracode.access_codes WHERE seam_access_code_id = 'ac-wh-fail'$$,
   $$VALUES ('failed'::text, 'failed_to_set_on_device'::text, true)$$,
   '... and fails the request, keeping the error');
+
+-- a code Seam deleted before its end: failed, saying whether it had been set (0.4); after its end: expired
+INSERT INTO oracode.access_codes (device_id, requested_starts_at, requested_ends_at, starts_at, ends_at,
+  slot_name, bound, time_zone, status, seam_access_code_id, seam_name, code)
+VALUES ('44444444-4444-4444-4444-444444444444', now() + interval '1 day', now() + interval '3 days',
+        now() + interval '1 day', now() + interval '3 days', 'Guest', 'hourly', 'UTC', 'set', 'ac-wh-del', 'w #3', '424242'),
+       ('44444444-4444-4444-4444-444444444444', now() - interval '3 days', now() - interval '1 hour',
+        now() - interval '3 days', now() - interval '1 hour', 'Guest', 'hourly', 'UTC', 'set', 'ac-wh-old', 'w #4', '434343');
+CREATE TEMP TABLE b3d AS SELECT pg_temp.event('evt-3d', 'access_code.deleted', 'ac-wh-del') AS body
+  UNION ALL SELECT pg_temp.event('evt-3o', 'access_code.removed_from_device', 'ac-wh-old');
+SELECT is(oracode_ingest_webhook(pg_temp.headers('msg_' || md5(body), pg_temp.now_s(),
+          pg_temp.sig('msg_' || md5(body), pg_temp.now_s(), body, :'secret')), body), 'applied',
+  'access_code.deleted / removed_from_device are applied') FROM b3d;
+SELECT results_eq($$SELECT status, errors -> -1 ->> 'error_code', last_error FROM oracode.access_codes
+                    WHERE seam_access_code_id = 'ac-wh-del'$$,
+  $$VALUES ('failed'::text, 'oracode_removed_at_seam'::text,
+            'Seam removed the code before its end; it had been set on the lock.'::text)$$,
+  'a code deleted before its end fails the request, saying it had been set (not "expired")');
+SELECT is((SELECT status FROM oracode.access_codes WHERE seam_access_code_id = 'ac-wh-old'), 'expired',
+  'a code removed after its end is expired');
+
+-- the body as bytea: the signature is checked over the exact bytes Seam sent (0.4)
+CREATE TEMP TABLE b6 AS SELECT convert_to(pg_temp.event('evt-6', 'access_code.set_on_device', 'ac-wh-fail', '555555')
+                                          || ' ', 'UTF8') || '\x0a'::bytea AS body;
+SELECT is(oracode_ingest_webhook(pg_temp.headers('msg_9', pg_temp.now_s(),
+          'v1,' || encode(hmac(convert_to('msg_9.' || pg_temp.now_s() || '.', 'UTF8') || body,
+                               decode(substr(:'secret', 7), 'base64'), 'sha256'), 'base64')), body),
+  'ignored', 'a bytea body signed over its bytes (trailing newline included) is verified and recorded') FROM b6;
+SELECT throws_ok(format('SELECT oracode_ingest_webhook(%L::jsonb, %L::bytea)',
+  pg_temp.headers('msg_9b', pg_temp.now_s(), 'v1,' || encode(hmac(convert_to('msg_9b.' || pg_temp.now_s() || '.', 'UTF8') || body,
+                  decode(substr(:'secret', 7), 'base64'), 'sha256'), 'base64')), rtrim(body, '\x0a'::bytea)),
+  'OC006', NULL, 'the same bytes less the newline do not match: OC006') FROM b6;
+CREATE TEMP TABLE b7 AS SELECT '\x7b22e9227d'::bytea AS body;   -- {"<0xE9>"}: not UTF-8
+SELECT throws_ok(format('SELECT oracode_ingest_webhook(%L::jsonb, %L::bytea)',
+  pg_temp.headers('msg_10', pg_temp.now_s(), 'v1,' || encode(hmac(convert_to('msg_10.' || pg_temp.now_s() || '.', 'UTF8') || body,
+                  decode(substr(:'secret', 7), 'base64'), 'sha256'), 'base64')), body),
+  '22023', 'webhook body is not JSON', 'signed bytes that are not UTF-8: 22023 after the signature passed') FROM b7;
+SELECT ok(NOT has_function_privilege('public', 'oracode_ingest_webhook(jsonb, bytea)', 'EXECUTE'),
+  'PUBLIC cannot ingest webhooks as bytea without a grant');
 
 -- header names are case-insensitive, and the unbranded webhook-* names work
 CREATE TEMP TABLE b4 AS SELECT pg_temp.event('evt-4', 'access_code.set_on_device', 'ac-unknown', '1') AS body;
