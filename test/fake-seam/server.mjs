@@ -107,10 +107,14 @@ function controlRoutes(db, state) {
 
   return {
     // Create (or reuse) a sandbox workspace, API key, Oracode connected account, and an Oracode door.
+    // code_constraints: the door's properties.code_constraints; cut_names_to: N makes the door keep
+    // only the first N characters of each new code's name, without declaring it (a provider's cut).
     'POST seed_lock': (b) => {
       ['workspace_id', 'api_key', 'device_id', 'name', 'time_zone', 'site_name'].forEach((k) => check(b[k], 'string', k));
       check(b.can_program_offline_access_codes, 'boolean', 'can_program_offline_access_codes');
       if (b.time_slots !== undefined && !Array.isArray(b.time_slots)) throw new HttpError(400, 'invalid_input', 'time_slots must be an array');
+      if (b.code_constraints !== undefined && !Array.isArray(b.code_constraints)) throw new HttpError(400, 'invalid_input', 'code_constraints must be an array');
+      if (b.cut_names_to !== undefined && !(Number.isInteger(b.cut_names_to) && b.cut_names_to > 0)) throw new HttpError(400, 'invalid_input', 'cut_names_to must be a positive integer');
       const tz = b.time_zone ?? 'America/Los_Angeles';
       try { new Intl.DateTimeFormat('en', { timeZone: tz }); } catch { throw new HttpError(400, 'invalid_input', `unknown time zone ${tz}`); }
       if (b.api_key && /^seam_(at|cst1)/.test(b.api_key)) throw new HttpError(400, 'invalid_input', 'api_key must not start with seam_at or seam_cst1');
@@ -139,6 +143,7 @@ function controlRoutes(db, state) {
           manufacturer: 'dormakaba_oracode',
           model: { display_name: 'Oracode 660', manufacturer_display_name: 'dormakaba Oracode', offline_access_codes_supported: true, online_access_codes_supported: false },
           offline_access_codes_enabled: true, online_access_codes_enabled: false,
+          ...(b.code_constraints ? { code_constraints: b.code_constraints } : {}),
           dormakaba_oracode_metadata: {
             door_id: door, door_name: name, device_id: randomInt(10000, 100000), door_is_wireless: false,
             site_id: null, site_name, iana_timezone: tz, predefined_time_slots: b.time_slots ?? defaultSlots(tz),
@@ -147,6 +152,8 @@ function controlRoutes(db, state) {
       });
       // addDevice drops can_program_offline_access_codes and hard-codes the capabilities
       db.updateDevice({ device_id, capabilities_supported: ['access_code'], can_program_offline_access_codes: b.can_program_offline_access_codes ?? true });
+      // a lock that keeps only the first N characters of a code's name, without saying so
+      if (b.cut_names_to) state.cutNames[device_id] = b.cut_names_to;
       db.addEvent({ event_type: 'device.connected', workspace_id, device_id, connected_account_id: account.connected_account_id });
       return { workspace_id, api_key: key.token, device_id, connected_account_id: account.connected_account_id };
     },
@@ -215,6 +222,8 @@ function watchCreates(db, state) {
       const c = s.access_codes[i];
       known.add(c.access_code_id);
       if (c.is_backup) continue;
+      const cut = state.cutNames[c.device_id];
+      if (cut && typeof c.name === 'string' && [...c.name].length > cut) patchCode(db, c, { name: [...c.name].slice(0, cut).join('') });
       state.creates[c.device_id] = (state.creates[c.device_id] ?? 0) + 1;
       if (state.autoSetMs > 0) setTimeout(autoSet, state.autoSetMs, c.access_code_id);
     }
@@ -268,7 +277,7 @@ async function main() {
   forceLoopback();
   const fake = await createFake();
   const db = fake.database;
-  const state = { requests: {}, creates: {}, autoSetMs: 0 };
+  const state = { requests: {}, creates: {}, autoSetMs: 0, cutNames: {} };
 
   for (let attempt = 1; ; attempt++) {
     const port = opt.port || await freePort();

@@ -50,6 +50,8 @@
 //               sends it in chunks without a Content-Length, so only the client's count stops it
 //   dense       forward, answer the upstream JSON grown to "bytes" bytes by a "padding" member
 //               that is an array of empty arrays ([[],[],...]): small on the wire, costly to parse
+//   merge       forward, answer the upstream JSON with "merge" merged into it, objects member by
+//               member (e.g. {"access_code":{"access_code_id":"…"}} or {"action_attempt":{…}})
 import http from 'node:http';
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -58,7 +60,7 @@ const HOST = '127.0.0.1';
 const PREFIX = '/_proxy/';
 const MAX_BODY = 16 << 20;
 const ACTIONS = new Set(['pass', 'delay', 'drop', 'reset', 'status', 'truncate', 'short_body', 'non_json', 'wrong_types',
-  'echo_headers', 'oversized', 'dense', 'first_page']);
+  'echo_headers', 'oversized', 'dense', 'first_page', 'merge']);
 // the cursor first_page hands out: a request carrying it is forwarded without it
 const PROXY_CURSOR = 'fault-proxy-next-page';
 // what each field becomes under wrong_types: valid JSON, wrong type
@@ -111,6 +113,7 @@ function checkRule(r, i) {
   if (r.fields !== undefined && !(Array.isArray(r.fields) && r.fields.every((f) => typeof f === 'string'))) bad('fields must be an array of strings');
   if (r.action === 'status' && r.status === undefined) bad('status needs "status"');
   if (r.action === 'delay' && r.ms === undefined) bad('delay needs "ms"');
+  if (r.action === 'merge' && (typeof r.merge !== 'object' || r.merge === null)) bad('merge needs a "merge" object');
   return { ...r, left: r.count ?? null, fired: 0 };
 }
 
@@ -155,6 +158,15 @@ function authPrint(header) {
 function mangleCode(c, fields) {
   if (typeof c !== 'object' || c === null || Array.isArray(c)) return;
   for (const f of fields) if (f in WRONG) c[f] = WRONG[f];
+}
+
+// b merged into a: objects member by member, anything else replaced.
+function deepMerge(a, b) {
+  const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObj(a) || !isObj(b)) return b;
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = deepMerge(a[k], v);
+  return out;
 }
 
 // The upstream body with wrongly typed fields (or itself, when it is not JSON).
@@ -341,6 +353,13 @@ function makeProxy(opt) {
         page[key] = page[key].slice(0, rule.keep ?? 0);
         page.pagination = { has_next_page: true, next_page_cursor: PROXY_CURSOR, next_page_url: null };
         entry.status = answer(res, up.status, passHeaders(up.headers), Buffer.from(JSON.stringify(page)));
+        break;
+      }
+      case 'merge': {
+        up = await doForward();
+        const body = tryJson(up.body);
+        entry.status = answer(res, up.status, passHeaders(up.headers),
+          body === undefined ? up.body : Buffer.from(JSON.stringify(deepMerge(body, rule.merge ?? {}))));
         break;
       }
       case 'wrong_types':
