@@ -489,7 +489,8 @@ BEGIN
                               THEN format('Seam reported an access code error: %s', coalesce(f.code_error ->> 'error_code', 'unknown'))
                               WHEN f.st = 'unknown' AND f.ac ->> 'status' <> 'unknown'
                               THEN format('Seam reported status "%s"', f.ac ->> 'status')
-                              WHEN f.st = 'set' AND coalesce(f.ac ->> 'code', a.code) IS NULL
+                              WHEN f.st = 'set' AND (coalesce(f.ac ->> 'code', a.code) IS NULL
+                                                     OR coalesce((f.ac ->> 'is_waiting_for_code_assignment')::boolean, false))
                               THEN 'set at Seam; waiting for its PIN'
                               ELSE 'polled' END
     FROM found f

@@ -9,18 +9,7 @@
 \getenv api_key FAKE_API_KEY
 SET client_min_messages = warning;
 
--- wait until a query returns true (each loop takes a fresh snapshot), at most secs
-CREATE FUNCTION pg_temp.wait_for(q text, secs numeric DEFAULT 20) RETURNS boolean
-LANGUAGE plpgsql AS $$
-DECLARE ok boolean; deadline timestamptz := clock_timestamp() + make_interval(secs => secs);
-BEGIN
-  LOOP
-    EXECUTE q INTO ok;
-    IF ok THEN RETURN true; END IF;
-    IF clock_timestamp() > deadline THEN RETURN false; END IF;
-    PERFORM pg_sleep(0.1);
-  END LOOP;
-END $$;
+\ir helpers.psql
 
 -- two locks in the test workspace, in different zones
 \set lock_a `curl -sS -X POST -H 'Content-Type: application/json' -d "{\"api_key\":\"$FAKE_API_KEY\",\"name\":\"Worker A\",\"time_zone\":\"America/Los_Angeles\"}" "$FAKE_URL/_oracode/seed_lock"`
