@@ -54,19 +54,24 @@ case_ "a recording without the worker's requests fails" 1 'no request from the w
 case_ "an empty recording fails" 1 'no request from the worker' -- "$tmp/empty.jsonl"
 case_ "a required endpoint never called fails" 1 'no worker request to POST /devices/list' -- --require 'POST /devices/list' "$tmp/clean.jsonl"
 
-# the field list: a read Seam's answer does not declare, a type it does not have, a send it does not take
+# the field list: a read Seam's answer or event does not declare, a type it does not have, a send it does not take
 cat >"$tmp/fields.mjs" <<JS
-import { endpoints as real, errorReads } from '$here/fields.mjs';
+import { endpoints as real, errorReads, webhooks as realHooks } from '$here/fields.mjs';
 const endpoints = structuredClone(real);
+const webhooks = structuredClone(realHooks);
+webhooks['access_code.set_on_device'].push({ path: 'pin_valid_until', type: 'string', by: 'selftest' });
 endpoints['POST /access_codes/create'].reads.push({ path: 'access_code.pin_valid_until', type: 'string', by: 'selftest' });
 endpoints['POST /access_codes/create'].reads.push({ path: 'access_code.is_managed', type: 'string', by: 'selftest' });
 endpoints['POST /access_codes/create'].reads.push({ path: 'access_code.code', type: 'string', need: true, by: 'selftest' });
 endpoints['POST /access_codes/list'].sends.push('include_pins');
-export { endpoints, errorReads };
+endpoints['POST /access_codes/list'].reads.find((f) => f.path === 'access_codes[].status').values = ['set', 'unset', 'unknown'];
+export { endpoints, errorReads, webhooks };
 JS
 case_ "undeclared reads and sends in the field list fail" 1 'reads access_code.pin_valid_until .* does not declare' \
   'access_code.is_managed may be boolean' 'cannot do without access_code.code .* lets it be null' \
-  'can send "include_pins", which the request schema does not declare' -- --fields "$tmp/fields.mjs" "$tmp/clean.jsonl"
+  'can send "include_pins", which the request schema does not declare' \
+  'webhook access_code.set_on_device: the code reads pin_valid_until' \
+  'allows access_codes\[\].status "setting", which the code .* does not know' -- --fields "$tmp/fields.mjs" "$tmp/clean.jsonl"
 
 # C that reads or sends a key the field list does not hold
 mkdir -p "$tmp/src"
