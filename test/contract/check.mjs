@@ -180,7 +180,7 @@ function closed(s, inAllOf = false, seen = new Map()) {
 
 // ---------------------------------------------------------------------------------------------
 // 1. Static checks.
-const reads = {};   // endpoint -> [{ field, nodes, validate }]
+const reads = {};   // endpoint -> [{ field, accepted, types, validate, values }]
 let staticFields = 0;
 for (const [endpoint, spec] of Object.entries(endpoints)) {
   const op = operation(endpoint);
@@ -415,7 +415,7 @@ for (const [endpoint, s] of [...perEndpoint].sort()) {
   console.log(`  ${endpoint}: ${s.bodies} bodies validated; ${s.answers} answers, ${list.length} fields read, ${values} values checked`);
 }
 const errValues = errorList.reduce((a, r) => a + r.values, 0);
-console.log(`  error answers: ${errorStats.answers} (${errValues} values checked; Seam's document has no schema for them), ${errorStats.nonJson} not JSON`);
+console.log(`  error answers: ${errorStats.answers} (${errValues} values checked; Seam's document has no schema for them), ${errorStats.nonJson} empty or not JSON`);
 if (based) console.log(`  ${based} worker requests under a base path (an api_url with a path), checked as the endpoint they end with`);
 if (echoed) console.log(`  ${echoed} values in request bodies that break a format only because the fake issued them so (its ids are not UUIDs): not counted`);
 for (const n of [...new Set(notes)]) console.log(`  note: ${n}`);
