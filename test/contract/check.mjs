@@ -10,20 +10,24 @@
 //   --fields: another list than test/contract/fields.mjs (for the self-test).
 //   --label: a word for the summary lines (which suite the recording is from).
 //
-// It checks, and fails on any violation:
+// It fails on any violation of 1 and 2, and shows 3:
 //  1. Static, without the recording: every body key the C can send (fields.mjs `sends`) is a
 //     property of its endpoint's request schema; every field the C reads (fields.mjs `reads`) is
 //     declared in the endpoint's 200 answer schema ($ref, allOf/oneOf/anyOf followed) with types
-//     the C reads, required and non-null where the C cannot do without it; and the keys that
-//     src/seam_json.c, src/worker_json.c and src/slots.c read or send are all listed in fields.mjs.
-//     The fields oracode_ingest_webhook reads from Seam's events likewise, per event type.
+//     the C reads, required and non-null where the C cannot do without it, and with no enum value
+//     the C does not know where it tells values apart; and the keys that src/seam_json.c,
+//     src/worker_json.c and src/slots.c read or send are all listed in fields.mjs. The fields
+//     oracode_ingest_webhook reads from Seam's events likewise, per event type.
 //  2. Each request the worker sent (User-Agent oracode/<version>; the tests' own curl calls are
 //     left out) is to an endpoint of Seam's API, and its body validates against that
 //     endpoint's requestBody schema with every object closed (additionalProperties false where
-//     the schema says nothing): an unknown field fails, as does a missing required one.
-//  3. In each recorded 200 answer to the worker, every listed field validates against its schema
-//     and has a type the C reads; a field the C needs is present. In error answers (which the
-//     OpenAPI leaves without a schema), error.type and error.message are checked likewise.
+//     the schema says nothing): an unknown field fails, as does a missing required one, a wrong
+//     type or a value outside an enum. Not counted: a format error on a value the fake issued
+//     (the worker sends back the fake's ids, which are not UUIDs as Seam's are).
+//  3. In each recorded 200 answer to the worker, every listed field is checked against its
+//     schema and the C's types, and a field the C needs for being there; in error answers (which
+//     the OpenAPI leaves without a schema), error.type and error.message. What departs is shown,
+//     not failed: the answers are the fake's, seeded on purpose with malformed devices.
 // Prints a summary per endpoint and a last line "contract: PASS — ..." or "contract: FAIL — ...".
 import fs from 'node:fs';
 import path from 'node:path';
