@@ -268,10 +268,10 @@ function bodyValue(buf) {
   try { return JSON.parse(text); } catch { return { unparsed: text.slice(0, 4096) }; }
 }
 
-// Record one Seam request to file: method, path, query, user agent (the worker's libcurl sends
-// none), the body as sent and the answer as served, one JSON line appended when the answer is
-// finished. The bytes are copied as they pass (req.push, res.write/end), so the fake reads and
-// writes exactly what it would otherwise.
+// Record one Seam request to file: method, path, query, user agent (the worker's is
+// oracode/<version>), the body as sent and the answer as served, one JSON line appended when
+// the answer is finished. The bytes are copied as they pass (req.push, res.write/end), so the
+// fake reads and writes exactly what it would otherwise.
 function record(file, req, res, path, query) {
   const inChunks = [];
   const outChunks = [];
