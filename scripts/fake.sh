@@ -4,9 +4,13 @@
 # test/fake-seam/package.json) wrapped by test/fake-seam/server.mjs, which binds 127.0.0.1
 # only and adds the /_oracode/* control routes. It is stopped when the calling shell exits
 # (via on_exit from scripts/common.sh), and stops by itself when that shell is gone.
+# test/fake-seam/package.json also pins the contract test's tools (test/contract/check.mjs):
+# @seamapi/types, whose OpenAPI document is the reference, and ajv with ajv-formats.
 #
-#   fake_install                 npm ci in test/fake-seam unless the pinned version is installed
-#   fake_start                   start it; exports FAKE_URL, FAKE_PID, FAKE_PORT, FAKE_LOG
+#   fake_install                 npm ci in test/fake-seam unless the pinned versions are installed
+#   fake_start                   start it; exports FAKE_URL, FAKE_PID, FAKE_PORT, FAKE_LOG. With
+#                                FAKE_SEAM_RECORD=FILE set, the fake appends every Seam request it
+#                                serves (body and answer, one JSON line each) to FILE
 #   fake_stop                    stop it (also run on exit)
 #   fake_seed_lock [json]        POST /_oracode/seed_lock, print the response JSON
 #   fake_call METHOD PATH [json] curl $FAKE_URL$PATH; adds "Authorization: Bearer $FAKE_API_KEY"
@@ -24,16 +28,17 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"   # on_exit
 FAKE_SEAM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../test/fake-seam" && pwd)
 FAKE_START_TIMEOUT=${FAKE_START_TIMEOUT:-30}
 
-# True when node_modules holds exactly the fake version that package.json pins.
+# True when node_modules holds exactly the versions that package.json pins (the fake and the
+# contract test's packages).
 _fake_installed() {
   node -e '
     const dir = process.argv[1];
-    const want = require(dir + "/package.json").dependencies["@seamapi/fake-seam-connect"];
-    const have = require(dir + "/node_modules/@seamapi/fake-seam-connect/package.json").version;
-    process.exit(want === have ? 0 : 1);' "$FAKE_SEAM_DIR" 2>/dev/null
+    const deps = require(dir + "/package.json").dependencies;
+    const have = (name) => require(dir + "/node_modules/" + name + "/package.json").version;
+    process.exit(Object.entries(deps).every(([name, want]) => have(name) === want) ? 0 : 1);' "$FAKE_SEAM_DIR" 2>/dev/null
 }
 
-# Install the pinned fake from package-lock.json, unless it is already there.
+# Install the pinned packages from package-lock.json, unless they are already there.
 # Serialised with flock on the directory, so parallel suites do not run npm ci together.
 fake_install() {
   _fake_installed && return 0
@@ -52,7 +57,7 @@ fake_start() {
   FAKE_LOG="$FAKE_RUN_DIR/server.log"
   : >"$FAKE_RUN_DIR/stdout"   # exists before the READY loop first reads it
   node "$FAKE_SEAM_DIR/server.mjs" --port 0 --parent-pid $$ --max-seconds "${FAKE_MAX_SECONDS:-3600}" \
-    >"$FAKE_RUN_DIR/stdout" 2>"$FAKE_LOG" &
+    ${FAKE_SEAM_RECORD:+--record "$FAKE_SEAM_RECORD"} >"$FAKE_RUN_DIR/stdout" 2>"$FAKE_LOG" &
   FAKE_PID=$!
   on_exit fake_stop
   deadline=$(( SECONDS + FAKE_START_TIMEOUT ))

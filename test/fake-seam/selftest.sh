@@ -26,7 +26,9 @@ http_status() {
 }
 
 step "install"; fake_install
-step "start"; fake_start
+rec=$(mktemp "${TMPDIR:-/tmp}/oracode-fake-record.XXXXXX")
+on_exit "rm -f '$rec'"
+step "start, recording to $rec"; FAKE_SEAM_RECORD=$rec fake_start
 step "listening at $FAKE_URL (pid $FAKE_PID)"
 [[ $FAKE_URL =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || fail "bad FAKE_URL $FAKE_URL"
 
@@ -121,6 +123,12 @@ expect "$(seam POST /access_codes/get "{\"access_code_id\":\"$acid3\"}")" "j.acc
 expect "$(seam POST /events/list "{\"since\":\"2000-01-01T00:00:00Z\",\"event_type\":\"access_code.set_on_device\"}")" \
   "j.events.some((e) => e.access_code_id === '$acid3')"
 fake_call POST /_oracode/auto_set '{"ms":0}' >/dev/null
+
+step "the recording holds the create's body as sent and its answer, and no control route"
+expect "$(grep -F '"path":"/access_codes/create"' "$rec" | head -1)" "j.method === 'POST' && j.status === 200 &&
+  JSON.stringify(j.request) === JSON.stringify($body) && j.response.access_code.access_code_id === '$acid' &&
+  j.user_agent.startsWith('curl/')"
+if grep -qF '"path":"/_oracode/' "$rec"; then fail "a control route was recorded"; fi
 
 step "writing /_fake/database is refused (it would break the fake)"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/json' --data-binary '{}' "$FAKE_URL/_fake/database")" = 405 ] \

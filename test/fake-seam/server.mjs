@@ -2,12 +2,15 @@
 // Seam's official fake API (@seamapi/fake-seam-connect), served on 127.0.0.1 only, plus
 // /_oracode/* control routes for the oracode tests (seed an Oracode lock, move codes to "set", ...).
 //
-// usage: node server.mjs [--port N | N] [--parent-pid PID] [--max-seconds S]
-//   env fallbacks: FAKE_SEAM_PORT, FAKE_SEAM_PARENT_PID, FAKE_SEAM_MAX_SECONDS
+// usage: node server.mjs [--port N | N] [--parent-pid PID] [--max-seconds S] [--record FILE]
+//   env fallbacks: FAKE_SEAM_PORT, FAKE_SEAM_PARENT_PID, FAKE_SEAM_MAX_SECONDS, FAKE_SEAM_RECORD
 //   port 0 (the default) picks a free port. Prints exactly one line on stdout,
 //   "READY http://127.0.0.1:<port>", once listening; everything else goes to stderr.
 //   Exits on SIGTERM/SIGINT, when the parent pid is gone (checked every second), or after
 //   max-seconds (default 3600; 0 = no limit).
+//   --record FILE appends one JSON line per Seam request served (not the /_oracode/* ones) to
+//   FILE, for the contract test (test/contract/check.mjs): see record() below.
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { randomInt, randomUUID, randomBytes } from 'node:crypto';
@@ -24,7 +27,9 @@ console.log = console.info = console.debug = console.error;
 function options() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { port: { type: 'string' }, 'parent-pid': { type: 'string' }, 'max-seconds': { type: 'string' } },
+    options: {
+      port: { type: 'string' }, 'parent-pid': { type: 'string' }, 'max-seconds': { type: 'string' }, record: { type: 'string' },
+    },
   });
   const env = process.env;
   const num = (v, dflt) => {
@@ -36,6 +41,7 @@ function options() {
     port: num(values.port ?? positionals[0] ?? env.FAKE_SEAM_PORT, 0),
     parentPid: num(values['parent-pid'] ?? env.FAKE_SEAM_PARENT_PID, 0),
     maxSeconds: num(values['max-seconds'] ?? env.FAKE_SEAM_MAX_SECONDS, 3600),
+    record: values.record ?? env.FAKE_SEAM_RECORD ?? '',
   };
 }
 
@@ -264,6 +270,39 @@ async function control(routes, req, res, path, query) {
   res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(out));
 }
 
+// A request or response body as JSON, else as text (at most 4 kB: enough to see what it was).
+function bodyValue(buf) {
+  const text = buf.toString('utf8');
+  if (!text.trim()) return null;
+  try { return JSON.parse(text); } catch { return { unparsed: text.slice(0, 4096) }; }
+}
+
+// Record one Seam request to file: method, path, query, user agent (the worker's is
+// oracode/<version>), the body as sent and the answer as served, one JSON line appended when
+// the answer is finished. The bytes are copied as they pass (req.push, res.write/end), so the
+// fake reads and writes exactly what it would otherwise.
+function record(file, req, res, path, query) {
+  const inChunks = [];
+  const outChunks = [];
+  const chunk = (c, enc) => (Buffer.isBuffer(c) ? c : Buffer.from(c, typeof enc === 'string' ? enc : 'utf8'));
+  // the parser pushes the body into req after the 'request' event; copy each piece
+  const push = req.push;
+  req.push = function (c, enc) { if (c != null) inChunks.push(chunk(c, enc)); return push.call(this, c, enc); };
+  const write = res.write;
+  res.write = function (c, ...rest) { if (c != null && typeof c !== 'function') outChunks.push(chunk(c, rest[0])); return write.call(this, c, ...rest); };
+  const end = res.end;
+  res.end = function (c, ...rest) { if (c != null && typeof c !== 'function') outChunks.push(chunk(c, rest[0])); return end.call(this, c, ...rest); };
+  res.once('finish', () => {
+    const line = {
+      at: new Date().toISOString(), method: req.method, path, query: query || undefined,
+      user_agent: req.headers['user-agent'] ?? null,
+      request: bodyValue(Buffer.concat(inChunks)),
+      status: res.statusCode, response: bodyValue(Buffer.concat(outChunks)),
+    };
+    try { fs.appendFileSync(file, `${JSON.stringify(line)}\n`); } catch (e) { console.error(`fake-seam: cannot record to ${file}: ${e.message}`); }
+  });
+}
+
 // PUT/POST /_fake/database replaces the store without its actions: every later request gets 500.
 function refuseDatabaseWrite(res) {
   const message = 'writing /_fake/database would break the fake; use the /_oracode/* routes';
@@ -296,6 +335,7 @@ async function main() {
   server.on('request', (req, res) => {
     const [path, query = ''] = req.url.split(/\?(.*)/s);
     if (path.startsWith(PREFIX)) return control(routes, req, res, path, new URLSearchParams(query));
+    if (opt.record) record(opt.record, req, res, path, query);
     state.requests[path] = (state.requests[path] ?? 0) + 1;
     if (path === '/_fake/database' && req.method !== 'GET') return refuseDatabaseWrite(res);
     return fakeHandler(req, res);
