@@ -305,35 +305,25 @@ read_access_code(const cJSON *obj, SeamAccessCode *ac)
 }
 
 /*
- * The error of a create's action attempt ({"status":"error","error":{type,
- * message}}) as JSON text with its id, or NULL when the attempt has none:
- * Seam's reason why the code it answered with will not be made.
+ * Note the error of a create's failed action attempt ({"status":"error",
+ * "error":{type, message}}) in ac: Seam's reason why the code it answered
+ * with will not be made. An attempt that is pending or succeeded adds nothing.
  */
-static char *
-action_attempt_error(const cJSON *attempt)
+static void
+read_action_attempt_error(const cJSON *attempt, SeamAccessCode *ac)
 {
 	const cJSON *error = get_object(attempt, "error");
 	const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(attempt, "status"));
-	char	   *type,
-			   *message,
-			   *id;
-	cJSON	   *out;
-	char	   *text;
 
 	if (error == NULL || status == NULL || strcmp(status, "error") != 0)
-		return NULL;
-	type = get_string(error, "type");
-	message = get_string(error, "message");
-	id = get_string(attempt, "action_attempt_id");
-	out = cJSON_CreateObject();
-	cJSON_AddStringToObject(out, "error_code", type ? type : "action_attempt_error");
-	cJSON_AddStringToObject(out, "message", message ? message : "");
-	if (id != NULL)
-		cJSON_AddStringToObject(out, "action_attempt_id", id);
-	cJSON_AddTrueToObject(out, "is_action_attempt_error");
-	text = cJSON_PrintUnformatted(out);
-	cJSON_Delete(out);
-	return text;
+		return;
+	ac->action_error_type = get_string(error, "type");
+	if (ac->action_error_type == NULL)
+		ac->action_error_type = pstrdup("action_attempt_error");
+	ac->action_error_message = get_string(error, "message");
+	if (ac->action_error_message == NULL)
+		ac->action_error_message = pstrdup("");
+	ac->action_attempt_id = get_string(attempt, "action_attempt_id");
 }
 
 /*
@@ -353,7 +343,7 @@ seam_parse_access_code(const char *body, SeamAccessCode *ac, const char **proble
 	if (!ok)
 		*problem = "The response has no access_code object with an access_code_id.";
 	else
-		ac->action_error_json = action_attempt_error(get_object(root, "action_attempt"));
+		read_action_attempt_error(get_object(root, "action_attempt"), ac);
 	cJSON_Delete(root);
 	return ok;
 }

@@ -42,7 +42,10 @@ typedef struct SeamAccessCode
 	TimestampTz ends_at;
 	char	   *errors_json;	/* the "errors" array as JSON text, NULL if absent */
 	char	   *warnings_json;	/* the "warnings" array as JSON text, NULL if absent */
-	char	   *action_error_json;	/* a create's action_attempt error, as JSON text; NULL if none */
+	/* a create's failed action_attempt ({"status":"error"}): its id and error; all NULL if none */
+	char	   *action_attempt_id;
+	char	   *action_error_type;	/* "action_attempt_error" when Seam gave none */
+	char	   *action_error_message;
 } SeamAccessCode;
 
 typedef struct SeamDevice

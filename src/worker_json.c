@@ -87,8 +87,17 @@ wj_access_code(const SeamAccessCode *ac)
 		add_utc_time(o, "ends_at", ac->ends_at);
 	add_raw_json(o, "errors", ac->errors_json);
 	add_raw_json(o, "warnings", ac->warnings_json);
-	if (ac->action_error_json)
-		add_raw_json(o, "action_attempt_error", ac->action_error_json);
+	if (ac->action_error_type)
+	{
+		/* the entry the request's errors keep (oracode.worker_apply_create_results) */
+		cJSON	   *e = cJSON_AddObjectToObject(o, "action_attempt_error");
+
+		cJSON_AddStringToObject(e, "error_code", ac->action_error_type);
+		cJSON_AddStringToObject(e, "message", ac->action_error_message);
+		if (ac->action_attempt_id)
+			cJSON_AddStringToObject(e, "action_attempt_id", ac->action_attempt_id);
+		cJSON_AddTrueToObject(e, "is_action_attempt_error");
+	}
 	return o;
 }
 

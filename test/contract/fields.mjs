@@ -23,9 +23,11 @@ const accessCode = (p) => [
   { path: `${p}.status`, type: 'string', need: true, values: ['unset', 'setting', 'set', 'removing', 'unknown'], by: 'read_access_code, code_problem, oracode.seam_status' },
   { path: `${p}.name`, type: ['string', 'null'], by: 'read_access_code, code_problem (reconcile finds a code by its name)' },
   { path: `${p}.code`, type: ['string', 'null'], by: 'read_access_code, code_problem (the PIN)' },
+  { path: `${p}.is_waiting_for_code_assignment`, type: 'boolean', by: 'read_access_code (a set code still polled for its PIN)' },
   { path: `${p}.starts_at`, type: ['string', 'null'], by: 'read_access_code (seam_parse_timestamp)' },
   { path: `${p}.ends_at`, type: ['string', 'null'], by: 'read_access_code (seam_parse_timestamp)' },
   { path: `${p}.errors`, type: 'array', by: 'read_access_code, code_problem' },
+  { path: `${p}.errors[].created_at`, type: 'string', by: 'kept in the request\'s errors' },
   { path: `${p}.errors[].error_code`, type: 'string', by: 'oracode--0.4.0.sql (the request\'s last_error)' },
   { path: `${p}.errors[].message`, type: 'string', by: 'oracode--0.4.0.sql (the request\'s last_error)' },
   { path: `${p}.errors[].is_access_code_error`, type: 'boolean', by: 'oracode--0.4.0.sql (an access-code error fails the request)' },
@@ -62,6 +64,9 @@ const device = (p) => [
   { path: `${p}.errors`, type: 'array', by: 'read_device' },
   { path: `${p}.properties`, type: 'object', by: 'read_device' },
   { path: `${p}.properties.name`, type: 'string', by: 'read_device (display_name fallback)' },
+  { path: `${p}.properties.code_constraints`, type: 'array', by: 'read_code_constraints' },
+  { path: `${p}.properties.code_constraints[].constraint_type`, type: 'string', by: 'read_code_constraints (name_length, name_must_be_unique)' },
+  { path: `${p}.properties.code_constraints[].max_length`, type: 'integer', by: 'read_code_constraints (devices.code_name_max_length)' },
   { path: `${p}.location`, type: ['object', 'null'], by: 'read_device (time zone fallback)' },
   { path: `${p}.location.timezone`, type: 'string', by: 'read_device (time zone fallback)' },
   { path: `${p}.properties.dormakaba_oracode_metadata`, type: 'object', by: 'read_device' },
@@ -79,6 +84,7 @@ export const errorReads = [
   { path: 'error', type: 'object', need: true, by: 'seam_parse_error' },
   { path: 'error.type', type: 'string', need: true, by: 'seam_parse_error' },
   { path: 'error.message', type: 'string', by: 'seam_parse_error' },
+  { path: 'error.validation_errors', type: 'object', by: 'seam_parse_error (kept in errors of a refused create)' },
 ];
 
 // The endpoints the worker calls: the body keys it can send (seam_json.c seam_body_*), and the
@@ -86,7 +92,13 @@ export const errorReads = [
 export const endpoints = {
   'POST /access_codes/create': {
     sends: ['device_id', 'name', 'starts_at', 'ends_at', 'is_offline_access_code', 'max_time_rounding'],
-    reads: accessCode('access_code'),
+    reads: [...accessCode('access_code'),
+      { path: 'action_attempt', type: 'object', by: 'seam_parse_access_code (action_attempt_error)' },
+      { path: 'action_attempt.action_attempt_id', type: 'string', by: 'action_attempt_error (kept in errors)' },
+      { path: 'action_attempt.status', type: 'string', by: 'action_attempt_error (error: the request fails)' },
+      { path: 'action_attempt.error', type: ['object', 'null'], by: 'action_attempt_error' },
+      { path: 'action_attempt.error.type', type: 'string', by: 'action_attempt_error (its error_code)' },
+      { path: 'action_attempt.error.message', type: 'string', by: 'action_attempt_error (its message)' }],
   },
   'POST /access_codes/list': {
     sends: ['access_code_ids', 'device_id', 'page_cursor'],
@@ -112,10 +124,8 @@ const eventCode = { path: 'code', type: ['string', 'null'], by: 'oracode_ingest_
 export const webhooks = {
   'access_code.set_on_device': [...eventBase, eventCode],
   'access_code.scheduled_on_device': [...eventBase, eventCode],
-  'access_code.changed': [...eventBase, {
-    ...eventCode,
-    known: 'Seam\'s access_code.changed carries no PIN (issue 13, item 9: the event should make the code due for a poll instead)',
-  }],
+  // carries no PIN: the event only makes the code due for a poll
+  'access_code.changed': eventBase,
   'access_code.failed_to_set_on_device': eventBase,
   'access_code.delay_in_setting_on_device': eventBase,
   'access_code.removed_from_device': eventBase,
