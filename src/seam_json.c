@@ -143,16 +143,6 @@ parse_body(const char *body, const char **problem)
 	return root;
 }
 
-/*
- * Parse an answer from Seam as parse_body does, for callers that read the
- * tree themselves (worker_json.c); free it with cJSON_Delete.
- */
-struct cJSON *
-seam_json_parse(const char *body, const char **problem)
-{
-	return parse_body(body, problem);
-}
-
 /* A copy of the start of a body, printable ASCII only, for messages. */
 static char *
 body_excerpt(const char *body)
@@ -237,6 +227,28 @@ get_timestamp(const cJSON *obj, const char *key, TimestampTz *out)
 }
 
 /*
+ * The next page's cursor of a list answer (pagination.has_next_page and
+ * next_page_cursor), or NULL on the last page or without a pagination
+ * object. False, with *problem set, when a next page is promised without a
+ * cursor: then what the page lacks proves nothing, and nothing follows it.
+ */
+static bool
+read_next_cursor(const cJSON *root, char **cursor, const char **problem)
+{
+	const cJSON *pagination = get_object(root, "pagination");
+
+	*cursor = NULL;
+	if (pagination == NULL || !get_bool(pagination, "has_next_page", false))
+		return true;
+	*cursor = get_string(pagination, "next_page_cursor");
+	if (*cursor != NULL && (*cursor)[0] != '\0')
+		return true;
+	*cursor = NULL;
+	*problem = "The response says there is a next page but gives no next_page_cursor.";
+	return false;
+}
+
+/*
  * Read Seam's error body {"error":{"type","message"},"ok":false}. Returns
  * true when the body is such an error. Otherwise returns false and still
  * fills err, with type "non_json" (the body is not JSON: an empty 503, a
@@ -280,6 +292,42 @@ seam_parse_error(const char *body, SeamError *err)
 	}
 	cJSON_Delete(root);
 	return found;
+}
+
+/* True when member key of obj is absent, null, or of the cJSON type that check accepts. */
+static bool
+absent_or(const cJSON *obj, const char *key, cJSON_bool (*check) (const cJSON *))
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return v == NULL || cJSON_IsNull(v) || check(v);
+}
+
+/*
+ * Why one access code object from Seam cannot be trusted, or NULL. Other
+ * answers read a field of the wrong type as absent, which is right for
+ * showing data but not for deciding that a code does not exist (and so
+ * sending a create again): there a garbled code must not look like no code,
+ * so an answer with one is refused whole.
+ */
+static const char *
+code_problem(const cJSON *c)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "access_code_id");
+
+	if (!cJSON_IsObject(c))
+		return "an access code is not a JSON object";
+	if (!cJSON_IsString(id) || id->valuestring[0] == '\0')
+		return "an access code has no access_code_id string";
+	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "device_id")))
+		return "an access code has no device_id string";
+	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, "status")))
+		return "an access code has no status string";
+	if (!absent_or(c, "name", cJSON_IsString) || !absent_or(c, "code", cJSON_IsString))
+		return "an access code has a name or code that is not a string";
+	if (!absent_or(c, "errors", cJSON_IsArray) || !absent_or(c, "warnings", cJSON_IsArray))
+		return "an access code has errors or warnings that are not arrays";
+	return NULL;
 }
 
 /* Fill ac from one access code object; false if it has no access_code_id. */
@@ -328,20 +376,30 @@ read_action_attempt_error(const cJSON *attempt, SeamAccessCode *ac)
 
 /*
  * Read {"access_code": {...}} (the answer of /access_codes/create and /get),
- * with the error of the create's action_attempt when it has one.
+ * with the error of the create's action_attempt when it has one. False with
+ * a problem when the code is missing or malformed (code_problem); ac keeps
+ * what could be read, its access_code_id included.
  */
 bool
 seam_parse_access_code(const char *body, SeamAccessCode *ac, const char **problem)
 {
 	cJSON	   *root = parse_body(body, problem);
+	const cJSON *obj;
+	const char *bad;
 	bool		ok;
 
 	memset(ac, 0, sizeof(*ac));
 	if (root == NULL)
 		return false;
-	ok = read_access_code(cJSON_GetObjectItemCaseSensitive(root, "access_code"), ac);
+	obj = cJSON_GetObjectItemCaseSensitive(root, "access_code");
+	ok = read_access_code(obj, ac);
 	if (!ok)
 		*problem = "The response has no access_code object with an access_code_id.";
+	else if ((bad = code_problem(obj)) != NULL)
+	{
+		*problem = psprintf("1 of 1 access codes in the answer are malformed (%s).", bad);
+		ok = false;
+	}
 	else
 		read_action_attempt_error(get_object(root, "action_attempt"), ac);
 	cJSON_Delete(root);
@@ -349,19 +407,27 @@ seam_parse_access_code(const char *body, SeamAccessCode *ac, const char **proble
 }
 
 /*
- * Read {"access_codes": [...]} (/access_codes/list). Elements that are not
- * objects or lack an access_code_id are skipped: one odd element must not
- * hide the status of all the others.
+ * Read one page of /access_codes/list: {"access_codes": [...], "pagination":
+ * {...}}. *next_cursor is the next page's cursor, NULL on the last page.
+ * False with a problem when the page cannot be read, promises a next page
+ * without a cursor, or holds a malformed code (code_problem; the problem
+ * says how many): a list with a garbled code proves nothing about which
+ * codes exist.
  */
 bool
-seam_parse_access_codes(const char *body, SeamAccessCode **acs, int *n, const char **problem)
+seam_parse_access_codes(const char *body, SeamAccessCode **acs, int *n, char **next_cursor,
+						const char **problem)
 {
 	cJSON	   *root = parse_body(body, problem);
 	const cJSON *list;
 	const cJSON *elem;
+	const char *first = NULL;
+	int			bad = 0,
+				total = 0;
 
 	*acs = NULL;
 	*n = 0;
+	*next_cursor = NULL;
 	if (root == NULL)
 		return false;
 	list = cJSON_GetObjectItemCaseSensitive(root, "access_codes");
@@ -371,13 +437,28 @@ seam_parse_access_codes(const char *body, SeamAccessCode **acs, int *n, const ch
 		cJSON_Delete(root);
 		return false;
 	}
+	if (!read_next_cursor(root, next_cursor, problem))
+	{
+		cJSON_Delete(root);
+		return false;
+	}
 	*acs = palloc0(sizeof(SeamAccessCode) * Max(cJSON_GetArraySize(list), 1));
 	cJSON_ArrayForEach(elem, list)
 	{
-		if (read_access_code(elem, &(*acs)[*n]))
+		const char *p = code_problem(elem);
+
+		total++;
+		if (p != NULL && bad++ == 0)
+			first = p;
+		if (p == NULL && read_access_code(elem, &(*acs)[*n]))
 			(*n)++;
 	}
 	cJSON_Delete(root);
+	if (bad > 0)
+	{
+		*problem = psprintf("%d of %d access codes in the answer are malformed (%s).", bad, total, first);
+		return false;
+	}
 	return true;
 }
 
@@ -468,7 +549,6 @@ seam_parse_devices(const char *body, SeamDevice **devs, int *n, char **next_curs
 	cJSON	   *root = parse_body(body, problem);
 	const cJSON *list;
 	const cJSON *elem;
-	const cJSON *pagination;
 
 	*devs = NULL;
 	*n = 0;
@@ -482,16 +562,10 @@ seam_parse_devices(const char *body, SeamDevice **devs, int *n, char **next_curs
 		cJSON_Delete(root);
 		return false;
 	}
-	pagination = get_object(root, "pagination");
-	if (pagination != NULL && get_bool(pagination, "has_next_page", false))
+	if (!read_next_cursor(root, next_cursor, problem))
 	{
-		*next_cursor = get_string(pagination, "next_page_cursor");
-		if (*next_cursor == NULL || (*next_cursor)[0] == '\0')
-		{
-			*problem = "The response says there is a next page but gives no next_page_cursor.";
-			cJSON_Delete(root);
-			return false;
-		}
+		cJSON_Delete(root);
+		return false;
 	}
 	*devs = palloc0(sizeof(SeamDevice) * Max(cJSON_GetArraySize(list), 1));
 	cJSON_ArrayForEach(elem, list)
@@ -866,37 +940,6 @@ seam_body_list_codes_by_device(const char *device_id, const char *page_cursor)
 	if (page_cursor != NULL)
 		cJSON_AddStringToObject(obj, "page_cursor", to_utf8(page_cursor));
 	return finish_body(obj);
-}
-
-/*
- * Whether a list answer says more pages follow (pagination.has_next_page):
- * then what it lacks proves nothing. *cursor is the next page's cursor
- * (palloc'd), NULL on the last page. False, with *problem set, when the
- * answer cannot be read or promises a next page without a cursor.
- */
-bool
-seam_list_next_page(const char *body, char **cursor, const char **problem)
-{
-	cJSON	   *root = seam_json_parse(body, problem);
-	const cJSON *pagination;
-	bool		ok = true;
-
-	*cursor = NULL;
-	if (root == NULL)
-		return false;
-	pagination = get_object(root, "pagination");
-	if (pagination != NULL && get_bool(pagination, "has_next_page", false))
-	{
-		*cursor = get_string(pagination, "next_page_cursor");
-		if (*cursor == NULL || (*cursor)[0] == '\0')
-		{
-			*problem = "The response says there is a next page but gives no next_page_cursor.";
-			*cursor = NULL;
-			ok = false;
-		}
-	}
-	cJSON_Delete(root);
-	return ok;
 }
 
 /*

@@ -85,13 +85,10 @@ typedef struct SeamTimeSlot
 
 extern void seam_json_init(void);
 
-/* An answer's JSON tree (cJSON_Delete it), or NULL with a problem sentence. */
-struct cJSON;
-extern struct cJSON *seam_json_parse(const char *body, const char **problem);
-
 extern bool seam_parse_error(const char *body, SeamError *err);
 extern bool seam_parse_access_code(const char *body, SeamAccessCode *ac, const char **problem);
-extern bool seam_parse_access_codes(const char *body, SeamAccessCode **acs, int *n, const char **problem);
+extern bool seam_parse_access_codes(const char *body, SeamAccessCode **acs, int *n, char **next_cursor,
+									const char **problem);
 extern bool seam_parse_devices(const char *body, SeamDevice **devs, int *n, char **next_cursor,
 							   const char **problem);
 extern bool seam_parse_time_slots(const char *json, SeamTimeSlot **slots, int *n,
@@ -102,7 +99,6 @@ extern char *seam_body_create_code(const char *device_id, const char *name, Time
 								   TimestampTz ends_at, const TodZone *zone, bool daily);
 extern char *seam_body_list_codes_by_ids(char **ids, int n);
 extern char *seam_body_list_codes_by_device(const char *device_id, const char *page_cursor);
-extern bool seam_list_next_page(const char *body, char **cursor, const char **problem);
 extern char *seam_body_list_devices(const char *page_cursor);
 extern char *seam_body_list_devices_page(const char *page_cursor, int limit);
 extern char *seam_format_local_time(TimestampTz t, const TodZone *zone);

@@ -15,6 +15,5 @@ extern const char *wj_str(const cJSON *obj, const char *key);
 extern int64 wj_int(const cJSON *obj, const char *key);
 extern cJSON *wj_access_code(const SeamAccessCode *ac);
 extern void wj_describe_failure(const SeamResponse *resp, char *buf, size_t len);
-extern const char *wj_check_codes(const char *body, const char *key);
 
 #endif							/* ORACODE_WORKER_JSON_H */

@@ -156,16 +156,18 @@ worker_poll_cycle(bool *unauthorized)
 		SeamAccessCode *acs = NULL;
 		int			nacs = 0;
 		const char *problem = NULL;
+		char	   *cursor = NULL;
 		bool		ok;
-		bool		more = false;	/* the answer says more pages follow */
+		bool		more;			/* the answer says more pages follow */
 		char		why[512];
 		int			k;
 
 		MemoryContextSwitchTo(answer_cxt);
 		/* a garbled code in the list could be one of ours: then the whole answer is unreadable */
 		ok = reqs[r].resp.status == 200 &&
-			seam_parse_access_codes(reqs[r].resp.body.data, &acs, &nacs, &problem) &&
-			(problem = wj_check_codes(reqs[r].resp.body.data, "access_codes")) == NULL;
+			seam_parse_access_codes(reqs[r].resp.body.data, &acs, &nacs, &cursor, &problem);
+		/* a page with more after it cannot prove that a code is gone */
+		more = cursor != NULL;
 		if (reqs[r].resp.status == 401)
 			*unauthorized = true;
 		if (!ok)
@@ -175,14 +177,7 @@ worker_poll_cycle(bool *unauthorized)
 				snprintf(why, sizeof(why), "unreadable code list: %s", problem);
 		}
 		else
-		{
-			char	   *cursor = NULL;
-			const char *page_problem = NULL;
-
 			match_answer(hash, keysize, codes, r, acs, nacs);
-			/* a page with more after it cannot prove that a code is gone */
-			more = !seam_list_next_page(reqs[r].resp.body.data, &cursor, &page_problem) || cursor != NULL;
-		}
 		MemoryContextSwitchTo(turn_cxt);
 
 		for (k = r * per; k < Min(n, (r + 1) * per); k++)

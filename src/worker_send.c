@@ -86,7 +86,6 @@ create_result(int64 id, const char *device_id, SeamResponse *resp, const CreateH
 
 	if (resp->status == 200 &&
 		(!seam_parse_access_code(resp->body.data, &ac, &problem) ||
-		 (problem = wj_check_codes(resp->body.data, "access_code")) != NULL ||
 		 (strcmp(ac.device_id, device_id) != 0 &&
 		  (problem = "The access code is for another device.") != NULL)))
 	{
@@ -141,34 +140,47 @@ create_result(int64 id, const char *device_id, SeamResponse *resp, const CreateH
 /* The most pages of one device's code list read for a reconciliation. */
 #define MAX_LIST_PAGES 50
 
-/* One device's code list for a reconciliation, page by page. */
+/* One device's code list for a reconciliation, page by page, each page read once. */
 typedef struct ListPages
 {
 	SeamResponse *pages[MAX_LIST_PAGES];
+	SeamAccessCode *codes[MAX_LIST_PAGES];	/* a page's codes, when it was read */
+	int			ncodes[MAX_LIST_PAGES];
 	int			npages;
-	const char *problem;		/* why the pages stop short of the last one, or NULL */
+	int			unreadable;		/* a 200 page that could not be read, or -1 */
+	const char *problem;		/* why that page could not be read, or why the pages
+								 * stop short of the last one; NULL if neither */
 } ListPages;
 
 /*
- * Read the rest of a device's code list after its first page: a page that
- * says more follow (pagination.has_next_page) never proves a code absent,
- * and a create resent on such a proof would be a second code. Pages are
- * read one after another; any that fails ends the list, marked incomplete.
+ * Read a device's code list from its first page on: a page that says more
+ * follow (pagination.has_next_page) never proves a code absent, and a
+ * create resent on such a proof would be a second code. Pages are read one
+ * after another; one that fails or cannot be read ends the list.
  */
 static void
 fetch_list_pages(const char *device_id, SeamResponse *first, ListPages *lp)
 {
-	char	   *cursor = NULL;
-
 	lp->pages[0] = first;
 	lp->npages = 1;
+	lp->unreadable = -1;
 	lp->problem = NULL;
-	while (lp->pages[lp->npages - 1]->status == 200)
+	for (;;)
 	{
+		int			p = lp->npages - 1;
+		char	   *cursor;
 		SeamRequest *req;
 
-		if (!seam_list_next_page(lp->pages[lp->npages - 1]->body.data, &cursor, &lp->problem) ||
-			cursor == NULL)
+		if (lp->pages[p]->status != 200)
+			return;
+		/* a list with one garbled code cannot prove that our code is not there */
+		if (!seam_parse_access_codes(lp->pages[p]->body.data, &lp->codes[p], &lp->ncodes[p],
+									 &cursor, &lp->problem))
+		{
+			lp->unreadable = p;
+			return;
+		}
+		if (cursor == NULL)
 			return;
 		if (lp->npages == MAX_LIST_PAGES)
 		{
@@ -192,52 +204,44 @@ static cJSON *
 reconcile_result(const char *device_id, cJSON *ids, ListPages *lp, bool *unauthorized)
 {
 	cJSON	   *r = cJSON_CreateObject();
-	cJSON	   *codes = cJSON_CreateArray();
-	const char *problem = lp->problem;
+	cJSON	   *codes;
+	SeamResponse *last = lp->pages[lp->npages - 1];
 	char		why[512] = "";
-	int			p;
+	int			p,
+				i;
 
 	cJSON_AddStringToObject(r, "device_id", device_id);
 	cJSON_AddItemToObject(r, "ids", ids);
-	for (p = 0; p < lp->npages; p++)
+	if (lp->unreadable >= 0)
+		snprintf(why, sizeof(why), "unreadable code list%s: %s",
+				 lp->unreadable > 0 ? psprintf(" (page %d)", lp->unreadable + 1) : "", lp->problem);
+	else if (last->status != 200)
 	{
-		SeamResponse *resp = lp->pages[p];
-		SeamAccessCode *acs;
-		int			n,
-					i;
-		const char *page_problem = NULL;
-
-		/* a list with one garbled code cannot prove that our code is not there */
-		if (resp->status == 200 && seam_parse_access_codes(resp->body.data, &acs, &n, &page_problem) &&
-			(page_problem = wj_check_codes(resp->body.data, "access_codes")) == NULL)
-		{
-			/* Seam's fake lists every device's codes whatever the filter: keep this device's */
-			for (i = 0; i < n; i++)
-				if (acs[i].device_id && strcmp(acs[i].device_id, device_id) == 0)
-					cJSON_AddItemToArray(codes, wj_access_code(&acs[i]));
-			continue;
-		}
-		if (resp->status == 401)
+		if (last->status == 401)
 			*unauthorized = true;
-		wj_describe_failure(resp, why, sizeof(why));
-		if (resp->status == 200)
-			snprintf(why, sizeof(why), "unreadable code list%s: %s",
-					 p > 0 ? psprintf(" (page %d)", p + 1) : "", page_problem);
-		if (resp->retry_after >= 0)
-			cJSON_AddNumberToObject(r, "retry_after", resp->retry_after);
-		break;
+		wj_describe_failure(last, why, sizeof(why));
 	}
-	if (why[0] == '\0' && problem == NULL)
+	else if (lp->problem != NULL)
+		snprintf(why, sizeof(why), "incomplete code list: %s", lp->problem);
+	if (why[0] != '\0')
 	{
-		cJSON_AddTrueToObject(r, "ok");
-		cJSON_AddItemToObject(r, "codes", codes);
+		if (last->retry_after >= 0)
+			cJSON_AddNumberToObject(r, "retry_after", last->retry_after);
+		cJSON_AddFalseToObject(r, "ok");
+		cJSON_AddStringToObject(r, "error", psprintf("reconciliation failed: %s", why));
 		return r;
 	}
-	if (why[0] == '\0')
-		snprintf(why, sizeof(why), "incomplete code list: %s", problem);
-	cJSON_Delete(codes);
-	cJSON_AddFalseToObject(r, "ok");
-	cJSON_AddStringToObject(r, "error", psprintf("reconciliation failed: %s", why));
+	codes = cJSON_AddArrayToObject(r, "codes");
+	for (p = 0; p < lp->npages; p++)
+		for (i = 0; i < lp->ncodes[p]; i++)
+		{
+			const SeamAccessCode *ac = &lp->codes[p][i];
+
+			/* Seam's fake lists every device's codes whatever the filter: keep this device's */
+			if (strcmp(ac->device_id, device_id) == 0)
+				cJSON_AddItemToArray(codes, wj_access_code(ac));
+		}
+	cJSON_AddTrueToObject(r, "ok");
 	return r;
 }
 

@@ -14,7 +14,7 @@
 //         schema must not allow another)
 //   by    where it is read
 
-// One access code object (src/seam_json.c read_access_code, src/worker_json.c code_problem,
+// One access code object (src/seam_json.c read_access_code and code_problem,
 // and the status logic in sql/oracode--0.4.0.sql that reads the worker's copy of it).
 const accessCode = (p) => [
   { path: p, type: 'object', need: true, by: 'seam_parse_access_code / seam_parse_access_codes' },
@@ -34,11 +34,11 @@ const accessCode = (p) => [
   { path: `${p}.warnings`, type: 'array', by: 'read_access_code, code_problem' },
 ];
 
-// A list answer's pagination (seam_list_next_page, seam_parse_devices).
+// A list answer's pagination (read_next_cursor, for seam_parse_access_codes and seam_parse_devices).
 const pagination = [
-  { path: 'pagination', type: 'object', by: 'seam_list_next_page / seam_parse_devices (absent: last page)' },
-  { path: 'pagination.has_next_page', type: 'boolean', by: 'seam_list_next_page / seam_parse_devices' },
-  { path: 'pagination.next_page_cursor', type: ['string', 'null'], by: 'seam_list_next_page / seam_parse_devices' },
+  { path: 'pagination', type: 'object', by: 'read_next_cursor (seam_parse_access_codes, seam_parse_devices) (absent: last page)' },
+  { path: 'pagination.has_next_page', type: 'boolean', by: 'read_next_cursor (seam_parse_access_codes, seam_parse_devices)' },
+  { path: 'pagination.next_page_cursor', type: ['string', 'null'], by: 'read_next_cursor (seam_parse_access_codes, seam_parse_devices)' },
 ];
 
 // One Oracode time slot (seam_json.c read_time_slot, src/slots.c for the jsonb form).
@@ -102,7 +102,7 @@ export const endpoints = {
   },
   'POST /access_codes/list': {
     sends: ['access_code_ids', 'device_id', 'page_cursor'],
-    reads: [{ path: 'access_codes', type: 'array', need: true, by: 'seam_parse_access_codes, wj_check_codes' },
+    reads: [{ path: 'access_codes', type: 'array', need: true, by: 'seam_parse_access_codes' },
       ...accessCode('access_codes[]'), ...pagination],
   },
   'POST /devices/list': {
