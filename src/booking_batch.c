@@ -13,11 +13,17 @@
  * A statement collects requests in a scope, pushed by the ExecutorFinish
  * hook (where a query's AFTER triggers fire) or, for COPY FROM, by the
  * ProcessUtility hook, and written when the scope ends; on an error the
- * scope's buffer is dropped with the statement. Any other utility statement
- * pushes a barrier, so that nothing it fires (a COPY inside a function, SET
- * CONSTRAINTS, a procedure's COMMIT) can buffer into an enclosing statement;
- * a trigger firing outside any scope (deferred triggers at COMMIT, or a
- * statement that began before this library was loaded) writes at once.
+ * scope's buffer is dropped with the statement. Inside a scope, every
+ * statement pushes one of its own, and any other utility statement a
+ * barrier, so that nothing it fires (a COPY inside a function, SET
+ * CONSTRAINTS, a procedure's COMMIT) can buffer into an enclosing statement.
+ * Outside any scope, only a query that writes a table with a booking trigger
+ * (or one its rows are routed to) and COPY FROM push one: every other
+ * statement passes straight through the hooks, so the library costs nothing
+ * where no booking trigger fires. A trigger firing outside any scope
+ * (deferred triggers at COMMIT, a statement that began before this library
+ * was loaded, a table the check does not see) writes at once, which is
+ * slower, never different.
  * Only oracode_create_code() buffers, after every check that can refuse the
  * booking has passed; whatever can still be refused is written at once.
  */
@@ -25,6 +31,8 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/executor.h"
@@ -39,6 +47,7 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "booking_batch.h"
 #include "owner.h"
@@ -63,6 +72,12 @@ typedef struct BatchScope
 
 static BatchScope *innermost = NULL;
 static ExecutorFinish_hook_type prev_executor_finish = NULL;
+
+/* Trigger functions seen so far: which one is oracode_booking_trigger, and which are not. */
+#define KNOWN_FUNCTIONS 32
+static Oid	booking_trigger_fn = InvalidOid;
+static Oid	other_trigger_fns[KNOWN_FUNCTIONS];
+static int	nother_trigger_fns = 0;
 static ProcessUtility_hook_type prev_process_utility = NULL;
 
 /* While the flush's INSERT runs: the ids whose history it writes itself, ascending. */
@@ -409,19 +424,98 @@ scope_discard(BatchScope *scope)
 	innermost = scope->outer;
 }
 
+/*
+ * Whether fn is oracode_booking_trigger (a C function of that name: the one
+ * this library defines). The answer is kept: an oid names one function for
+ * as long as it exists, and a dropped one's oid is not soon reused.
+ */
+static bool
+is_booking_trigger(Oid fn)
+{
+	HeapTuple	tp;
+	bool		ours = false;
+	int			i;
+
+	if (fn == booking_trigger_fn)
+		return true;
+	for (i = 0; i < nother_trigger_fns; i++)
+		if (other_trigger_fns[i] == fn)
+			return false;
+	tp = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+	if (HeapTupleIsValid(tp))
+	{
+		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(tp);
+
+		ours = proc->prolang == ClanguageId &&
+			strcmp(NameStr(proc->proname), "oracode_booking_trigger") == 0;
+		ReleaseSysCache(tp);
+	}
+	if (ours)
+		booking_trigger_fn = fn;
+	else if (nother_trigger_fns < KNOWN_FUNCTIONS)
+		other_trigger_fns[nother_trigger_fns++] = fn;
+	return ours;
+}
+
+/* Whether one of the relations (ResultRelInfos) has a booking trigger. */
+static bool
+has_booking_trigger(List *result_rels)
+{
+	ListCell   *lc;
+
+	foreach(lc, result_rels)
+	{
+		TriggerDesc *td = ((ResultRelInfo *) lfirst(lc))->ri_TrigDesc;
+		int			i;
+
+		for (i = 0; td != NULL && i < td->numtriggers; i++)
+			if (is_booking_trigger(td->triggers[i].tgfoid))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * Whether the query may fire a booking trigger in its ExecutorFinish: it
+ * writes a table that has one, or routes rows to a partition that has.
+ * Reads (no result relation) answer at once.
+ */
+static bool
+query_fires_booking_trigger(QueryDesc *queryDesc)
+{
+	EState	   *estate = queryDesc->estate;
+
+	return estate != NULL &&
+		(has_booking_trigger(estate->es_opened_result_relations) ||
+		 has_booking_trigger(estate->es_tuple_routing_result_relations) ||
+		 has_booking_trigger(estate->es_trig_target_relations));
+}
+
+/* Run ExecutorFinish as if this library had no hook there. */
+static void
+executor_finish_through(QueryDesc *queryDesc)
+{
+	if (prev_executor_finish)
+		prev_executor_finish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
+}
+
 /* ExecutorFinish_hook: a query's AFTER triggers fire in here; its requests are written after them. */
 static void
 batch_executor_finish(QueryDesc *queryDesc)
 {
 	BatchScope	scope;
 
+	if (innermost == NULL && !query_fires_booking_trigger(queryDesc))
+	{
+		executor_finish_through(queryDesc);
+		return;
+	}
 	scope_push(&scope, true);
 	PG_TRY();
 	{
-		if (prev_executor_finish)
-			prev_executor_finish(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
+		executor_finish_through(queryDesc);
 		scope_close(&scope);
 	}
 	PG_CATCH();
@@ -430,6 +524,20 @@ batch_executor_finish(QueryDesc *queryDesc)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+}
+
+/* Run ProcessUtility as if this library had no batching hook there. */
+static void
+process_utility_through(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+						ProcessUtilityContext context, ParamListInfo params,
+						QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
+							 queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
 }
 
 /*
@@ -442,17 +550,21 @@ batch_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *stmt = pstmt->utilityStmt;
+	bool		copy_from = IsA(stmt, CopyStmt) && ((CopyStmt *) stmt)->is_from;
 	BatchScope	scope;
 
-	scope_push(&scope, IsA(stmt, CopyStmt) && ((CopyStmt *) stmt)->is_from);
+	/* outside any scope only a COPY FROM collects; nothing else needs a barrier */
+	if (innermost == NULL && !copy_from)
+	{
+		process_utility_through(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+		return;
+	}
+	scope_push(&scope, copy_from);
 	PG_TRY();
 	{
-		if (prev_process_utility)
-			prev_process_utility(pstmt, queryString, readOnlyTree, context, params,
-								 queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-									queryEnv, dest, qc);
+		process_utility_through(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
 		scope_close(&scope);
 	}
 	PG_CATCH();
