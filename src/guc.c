@@ -11,6 +11,7 @@
 #include "utils/guc.h"
 
 #include "guc.h"
+#include "seam_json.h"
 
 char	   *oracode_api_url = NULL;
 char	   *oracode_api_key = NULL;
@@ -26,6 +27,20 @@ int			oracode_create_rate_limit = 10;
 int			oracode_batch_size = 100;
 int			oracode_retry_max_delay = 600;
 int			oracode_max_response_size = 32 * 1024;
+char	   *oracode_workspace_id = NULL;
+
+/*
+ * oracode.workspace_id is empty or a UUID: it goes into a request header, so
+ * nothing else (a line break above all) may reach it.
+ */
+static bool
+check_workspace_id(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0' || seam_is_uuid(*newval))
+		return true;
+	GUC_check_errdetail("oracode.workspace_id must be a workspace id (a UUID), or empty.");
+	return false;
+}
 
 /* Show a secret as set or not set, never its value. */
 static const char *
@@ -129,6 +144,15 @@ oracode_define_gucs(void)
 							"A larger answer is refused and counts as a failed request.",
 							&oracode_max_response_size, 32 * 1024, 1024, 256 * 1024,
 							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
+	/*
+	 * An API key belongs to one workspace; a personal access token (seam_at…)
+	 * to a person, who names the workspace in a seam-workspace header.
+	 */
+	DefineCustomStringVariable("oracode.workspace_id",
+							   "Seam workspace to act in, for a personal access token as the key.",
+							   "Sent as the seam-workspace header when set; not needed with an API key.",
+							   &oracode_workspace_id, "", PGC_SIGHUP, 0,
+							   check_workspace_id, NULL, NULL);
 	MarkGUCPrefixReserved("oracode");
 }
 

@@ -18,6 +18,7 @@ extern int	oracode_create_rate_limit;	/* creates per minute per device */
 extern int	oracode_batch_size;
 extern int	oracode_retry_max_delay;	/* seconds */
 extern int	oracode_max_response_size;	/* kilobytes */
+extern char *oracode_workspace_id;	/* "" = none */
 
 extern void oracode_define_gucs(void);
 extern char *oracode_api_key_value(const char **problem);

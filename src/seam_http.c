@@ -464,6 +464,8 @@ transfer_start(CURLM *multi, HttpTransfer *xfer, const char *base, const char *p
 	add_header(xfer, auth);
 	explicit_bzero(auth, strlen(auth));
 	pfree(auth);
+	if (oracode_workspace_id != NULL && oracode_workspace_id[0] != '\0')
+		add_header(xfer, psprintf("seam-workspace: %s", oracode_workspace_id));
 
 	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_URL, url), "CURLOPT_URL");
 	check_setopt(curl_easy_setopt(xfer->easy, CURLOPT_PROTOCOLS_STR, protocols), "CURLOPT_PROTOCOLS_STR");

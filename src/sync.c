@@ -128,6 +128,13 @@ raise_http_failure(const SeamRequest *req)
 				 errdetail("Seam answered HTTP 401 to %s. %s (request id %s).", req->path, what,
 						   request_id(resp)),
 				 errhint("Set oracode.api_key to an API key of the Seam workspace and reload the configuration.")));
+	if (resp->status == 400 && strcmp(err.type, "missing_workspace_id") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("the Seam key needs a workspace"),
+				 errdetail("Seam answered HTTP 400 to %s. %s (request id %s).", req->path, what,
+						   request_id(resp)),
+				 errhint("The key is a personal access token: set oracode.workspace_id to the workspace's id and reload the configuration.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 			 errmsg("unexpected HTTP status %ld from Seam for %s", resp->status, req->path),

@@ -346,7 +346,7 @@ oracode_worker_main(Datum arg)
 				paused = true;
 				worker_send_release_claim();
 				worker_note(NULL, true);
-				oracode_shared_set_error("Seam refused the API key (HTTP 401); sending paused until the configuration is reloaded");
+				oracode_shared_set_error("Seam refused the API key (HTTP 401, or missing_workspace_id for a personal access token); sending paused until the configuration is reloaded");
 				ereport(LOG, (errmsg("oracode worker: Seam refused the API key; sending paused"),
 							  errhint("Fix oracode.api_key and reload the configuration.")));
 			}

@@ -101,6 +101,23 @@ wj_access_code(const SeamAccessCode *ac)
 	return o;
 }
 
+/*
+ * Whether Seam refused the credentials rather than the request: a 401, or a
+ * 400 missing_workspace_id (a personal access token without
+ * oracode.workspace_id). Either fails every request alike, so the worker
+ * pauses instead of failing them.
+ */
+bool
+wj_credentials_refused(const SeamResponse *resp)
+{
+	SeamError	err;
+
+	if (resp->status == 401)
+		return true;
+	return resp->status == 400 && seam_parse_error(resp->body.data, &err) &&
+		strcmp(err.type, "missing_workspace_id") == 0;
+}
+
 /* One line saying why a request got no usable answer (status, Seam's error, curl's text). */
 void
 wj_describe_failure(const SeamResponse *resp, char *buf, size_t len)

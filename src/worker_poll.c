@@ -168,7 +168,7 @@ worker_poll_cycle(bool *unauthorized)
 			seam_parse_access_codes(reqs[r].resp.body.data, &acs, &nacs, &cursor, &problem);
 		/* a page with more after it cannot prove that a code is gone */
 		more = cursor != NULL;
-		if (reqs[r].resp.status == 401)
+		if (wj_credentials_refused(&reqs[r].resp))
 			*unauthorized = true;
 		if (!ok)
 		{

@@ -101,7 +101,7 @@ create_result(int64 id, const char *device_id, SeamResponse *resp, const CreateH
 		cJSON_AddStringToObject(r, "outcome", "created");
 		cJSON_AddItemToObject(r, "access_code", wj_access_code(&ac));
 	}
-	else if (resp->status == 401)
+	else if (wj_credentials_refused(resp))
 	{
 		*unauthorized = true;
 		cJSON_AddStringToObject(r, "outcome", "paused");
@@ -217,7 +217,7 @@ reconcile_result(const char *device_id, cJSON *ids, ListPages *lp, bool *unautho
 				 lp->unreadable > 0 ? psprintf(" (page %d)", lp->unreadable + 1) : "", lp->problem);
 	else if (last->status != 200)
 	{
-		if (last->status == 401)
+		if (wj_credentials_refused(last))
 			*unauthorized = true;
 		wj_describe_failure(last, why, sizeof(why));
 	}
@@ -304,7 +304,7 @@ window_finished(int i, void *arg)
 	SeamResponse *resp = &w->reqs[i].resp;
 	int			h;
 
-	if (resp->status == 401)
+	if (wj_credentials_refused(resp))
 		w->refused = true;
 	else if (resp->status == 429)
 	{

@@ -164,6 +164,14 @@ function controlRoutes(db, state) {
       return { workspace_id, api_key: key.token, device_id, connected_account_id: account.connected_account_id };
     },
 
+    // A personal access token (seam_at…), which acts in the workspace its seam-workspace header
+    // names (see personalAccessToken: the fake's own access-token check fails on these routes).
+    'POST add_access_token': () => {
+      const token = `seam_at1_${randomBytes(16).toString('hex')}`;
+      state.accessTokens.add(token);
+      return { token };
+    },
+
     // Merge arbitrary fields into a stored access code.
     'POST update_access_code': (b) => {
       check(b.access_code_id, 'string', 'access_code_id');
@@ -189,7 +197,8 @@ function controlRoutes(db, state) {
     },
 
     // Request counts by path, stored code count, and codes created per device.
-    'GET stats': () => ({ requests: state.requests, access_codes: db.access_codes.length, creates_by_device: state.creates }),
+    'GET stats': () => ({ requests: state.requests, access_codes: db.access_codes.length, creates_by_device: state.creates,
+      requests_with_token: state.requestsWithToken ?? 0 }),
 
     // Zero the request and create counters.
     'POST reset_stats': () => { state.requests = {}; state.creates = {}; return { reset: true }; },
@@ -303,6 +312,25 @@ function record(file, req, res, path, query) {
   });
 }
 
+// A request made with a personal access token, as Seam takes it: without a seam-workspace header
+// a 400 missing_workspace_id; with one, the request goes on as that workspace's API key would make
+// it. Returns false when it answered the request itself.
+function personalAccessToken(db, state, req, res) {
+  const token = /^Bearer (seam_at\S*)$/.exec(req.headers.authorization ?? '')?.[1];
+  if (token === undefined) return true;
+  const refuse = (status, type, message) => {
+    res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { type, message }, ok: false }));
+    return false;
+  };
+  const workspace = req.headers['seam-workspace'];
+  if (!workspace) return refuse(400, 'missing_workspace_id', 'When using access token authentication, you must provide the Seam-Workspace header');
+  const key = db.api_keys.find((k) => k.workspace_id === workspace);
+  if (!state.accessTokens.has(token) || !key) return refuse(401, 'unauthorized', 'Access token not found');
+  req.headers.authorization = `Bearer ${key.token}`;
+  state.requestsWithToken = (state.requestsWithToken ?? 0) + 1;
+  return true;
+}
+
 // PUT/POST /_fake/database replaces the store without its actions: every later request gets 500.
 function refuseDatabaseWrite(res) {
   const message = 'writing /_fake/database would break the fake; use the /_oracode/* routes';
@@ -316,7 +344,7 @@ async function main() {
   forceLoopback();
   const fake = await createFake();
   const db = fake.database;
-  const state = { requests: {}, creates: {}, autoSetMs: 0, cutNames: {} };
+  const state = { requests: {}, creates: {}, autoSetMs: 0, cutNames: {}, accessTokens: new Set() };
 
   for (let attempt = 1; ; attempt++) {
     const port = opt.port || await freePort();
@@ -338,6 +366,7 @@ async function main() {
     if (opt.record) record(opt.record, req, res, path, query);
     state.requests[path] = (state.requests[path] ?? 0) + 1;
     if (path === '/_fake/database' && req.method !== 'GET') return refuseDatabaseWrite(res);
+    if (!personalAccessToken(db, state, req, res)) return undefined;
     return fakeHandler(req, res);
   });
   watchCreates(db, state);
