@@ -100,14 +100,14 @@ for r in $(seq 1 "$RUNS"); do
     console.log(`${first} ${(gap / 1000).toFixed(3)} ${((t1 - t0) / 1000).toFixed(1)}`);
   ' "$BENCH_TMP/log.json" "$LIMIT" "$N" >>"$BENCH_TMP/results"
   read -r first gap alldone < <(tail -n 1 "$BENCH_TMP/results")
-  bench_say "run $r: $first of $N creates in the first 60 s; a lock's ${LIMIT}-th next create came $gap s after at the soonest; all in $alldone s"
+  bench_say "run $r: $first of $N creates in the first 60 s; a lock's ${LIMIT}th next create came $gap s after at the soonest; all in $alldone s"
 done
 bench_hold_worker
 
 echo "# create limit: $LOCKS locks × $PER codes queued lock by lock, oracode.create_rate_limit $LIMIT, ${RTT} ms per round trip, $CONC in flight, $RUNS runs"
 echo "# load average (1/5/15 min) at the start: $BENCH_LOAD_START; at the end: $(bench_load); $(nproc) cores"
 echo "# runs (first_minute min_gap_s all_done_s): $(tr '\n' ';' <"$BENCH_TMP/results")"
-printf '%-44s %10s\n' "figure (median of $RUNS)" value
-printf '%-44s %10s\n' "creates in the first 60 s (of $N; limit allows $(( LOCKS * LIMIT )))" "$(cut -d' ' -f1 "$BENCH_TMP/results" | median)"
-printf '%-44s %10s\n' "soonest ${LIMIT}-th next create of a lock (s)" "$(cut -d' ' -f2 "$BENCH_TMP/results" | median)"
-printf '%-44s %10s\n' "all $N creates sent within (s)" "$(cut -d' ' -f3 "$BENCH_TMP/results" | median)"
+printf '%-56s %10s\n' "figure (median of $RUNS)" value
+printf '%-56s %10s\n' "creates in the first 60 s (of $N; limit allows $(( LOCKS * LIMIT )))" "$(cut -d' ' -f1 "$BENCH_TMP/results" | median)"
+printf '%-56s %10s\n' "soonest ${LIMIT}th next create of a lock (s)" "$(cut -d' ' -f2 "$BENCH_TMP/results" | median)"
+printf '%-56s %10s\n' "all $N creates sent within (s)" "$(cut -d' ' -f3 "$BENCH_TMP/results" | median)"
