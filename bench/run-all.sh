@@ -12,7 +12,7 @@
 #   bench/trigger.sh      the booking trigger's cost on 100,000 inserts
 #   bench/rate.sh         Seam's create limit under a backfill over 20 locks (about 4 minutes)
 # and prints the machine, then every benchmark's report. The BENCH_* variables of each script
-# pass through (e.g. BENCH_RUNS=5). Takes about 20 minutes on the 2-core machine (bench/issue.sh makes 5 runs unless BENCH_RUNS says otherwise).
+# pass through (e.g. BENCH_RUNS=5). Takes about 24 minutes on the 2-core machine (bench/issue.sh makes 5 runs unless BENCH_RUNS says otherwise).
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$BENCH_DIR")
