@@ -133,241 +133,6 @@ CREATE TRIGGER access_codes_seam_times BEFORE UPDATE OF seam_starts_at, seam_end
     EXECUTE FUNCTION oracode.note_seam_times();
 REVOKE ALL ON FUNCTION oracode.note_seam_times() FROM PUBLIC;
 
--- Claim creates to send and unanswered creates to reconcile (FOR UPDATE SKIP LOCKED, with a lease).
-CREATE OR REPLACE FUNCTION oracode.worker_claim_creates(opts jsonb) RETURNS jsonb
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  batch integer := (opts ->> 'batch')::int;
-  rate integer := (opts ->> 'rate')::int;
-  lease interval := make_interval(secs => (opts ->> 'lease_seconds')::int);
-  recent_dev uuid[];
-  recent_n integer[];
-  held uuid[];
-  rec jsonb;
-  cre jsonb;
-BEGIN
-  -- a 'sending' row whose lease ran out: its create may or may not have reached Seam
-  WITH due AS (
-    SELECT a.id FROM oracode.access_codes a
-    WHERE a.status = 'sending' AND a.next_attempt_at <= now()
-      -- a batch claimed ahead is claimed while creates are in flight: a row among
-      -- them whose lease ran out must not be listed at Seam before its answer
-      AND NOT coalesce((opts ->> 'creates_only')::boolean, false)
-    ORDER BY a.next_attempt_at, a.id LIMIT batch
-    FOR UPDATE SKIP LOCKED),
-  upd AS (
-    UPDATE oracode.access_codes a SET reconcile = true, next_attempt_at = now() + lease,
-           status_detail = CASE WHEN a.reconcile THEN a.status_detail
-                                ELSE 'no answer to the create: its lease ran out' END
-    FROM due WHERE a.id = due.id
-    RETURNING a.id, a.device_id, a.seam_name)
-  SELECT coalesce(jsonb_agg(to_jsonb(upd) ORDER BY upd.id), '[]') INTO rec FROM upd;
-
-  -- creates per device in the last minute, and the devices that may not send now
-  SELECT coalesce(array_agg(c.device_id), '{}'), coalesce(array_agg(c.n), '{}')
-    INTO recent_dev, recent_n
-    FROM (SELECT c.device_id, count(*)::int AS n FROM oracode.create_attempts c
-          WHERE c.at > now() - interval '1 minute' GROUP BY c.device_id) c;
-  SELECT coalesce(array_agg(h.device_id), '{}') INTO held
-    FROM (SELECT d.device_id FROM oracode.devices d WHERE d.send_after > now()
-          UNION
-          SELECT r.device_id FROM unnest(recent_dev, recent_n) r(device_id, n) WHERE r.n >= rate) h;
-
-  WITH locked AS (
-    SELECT a.id, a.device_id, a.next_attempt_at FROM oracode.access_codes a
-    WHERE a.status = 'queued' AND a.next_attempt_at <= now()
-      AND (a.issue_at IS NULL OR a.issue_at <= now())
-      AND a.device_id <> ALL (held)
-    ORDER BY a.next_attempt_at, a.id LIMIT batch * 4
-    FOR UPDATE SKIP LOCKED),
-  recent AS (
-    SELECT r.device_id, r.n FROM unnest(recent_dev, recent_n) r(device_id, n)),
-  chosen AS (
-    SELECT l.id FROM (
-      SELECT l.*, row_number() OVER (PARTITION BY l.device_id ORDER BY l.next_attempt_at, l.id) AS rn
-      FROM locked l) l
-    LEFT JOIN recent r ON r.device_id = l.device_id
-    WHERE l.rn <= rate - coalesce(r.n, 0)
-    ORDER BY l.next_attempt_at, l.id LIMIT batch),
-  upd AS (
-    UPDATE oracode.access_codes a
-       SET status = 'sending', attempts = a.attempts + 1, sent_at = now(), reconcile = false,
-           next_attempt_at = now() + lease, status_detail = 'create sent to Seam',
-           -- cut to the lock's name_length here, so the name stored is the name Seam keeps
-           -- (never inside "#<id>", which reconciliation finds the code by)
-           seam_name = left(a.seam_name, greatest(coalesce((SELECT d.code_name_max_length FROM oracode.devices d
-                                                             WHERE d.device_id = a.device_id), 2147483647),
-                                                  length('#' || a.id)))
-    FROM chosen WHERE a.id = chosen.id
-    RETURNING a.id, a.device_id, a.seam_name, a.starts_at, a.ends_at, a.time_zone, a.bound),
-  logged AS (
-    INSERT INTO oracode.create_attempts (device_id) SELECT upd.device_id FROM upd)
-  SELECT coalesce(jsonb_agg(to_jsonb(upd) ORDER BY upd.id), '[]') INTO cre FROM upd;
-
-  RETURN jsonb_build_object('reconcile', rec, 'create', cre);
-END $$;
-
--- Record what Seam answered to creates.
---   created: {id, outcome, request_id, access_code:{access_code_id,status,code,errors,warnings,
---             starts_at,ends_at,is_waiting_for_code_assignment,action_attempt_error}}
---   failed (Seam refused; permanent): {id, outcome, http_status, error_type, error_message,
---             validation_errors, request_id}
---   retry (surely not created: 429, no connection): {id, outcome, error, retry_after, request_id}
---   unknown (may have been created): {id, outcome, error, retry_after, request_id}
---   paused (401: the key is wrong; nothing was created): {id, outcome, error}
---   "sent": false on retry or paused: the create never left the worker (no connection, or
---   held back after a 429 or 401 to another create), so it does not count against the rate
--- Once Seam answered a create with a code id, that create is never sent again: an answer
--- naming a code another request holds is recorded as an anomaly (oracode_answer_anomaly in
--- errors) and settled by listing the device's codes, and a request with that anomaly whose
--- code is not found there fails rather than going back to the queue.
-CREATE OR REPLACE FUNCTION oracode.worker_apply_create_results(results jsonb) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  r jsonb;
-  ac jsonb;
-  holder bigint;
-  done bigint[];
-  answer jsonb;
-  poll_interval interval := current_setting('oracode.poll_interval')::interval;
-BEGIN
-  WITH res AS (
-    SELECT x.id, x.request_id, x.access_code AS ac,
-           count(*) OVER (PARTITION BY x.access_code ->> 'access_code_id') AS named
-    FROM jsonb_to_recordset(results) AS x(id bigint, outcome text, sent boolean, request_id text,
-                                          access_code jsonb)
-    WHERE x.outcome = 'created' AND x.sent IS DISTINCT FROM false)
-  SELECT coalesce(array_agg(res.id), '{}'),
-         coalesce(jsonb_object_agg(res.id, jsonb_build_object('ac', res.ac, 'request_id', res.request_id)), '{}')
-    INTO done, answer
-    FROM res
-   WHERE res.named = 1 AND NOT res.ac ? 'action_attempt_error'
-     AND NOT EXISTS (SELECT 1 FROM oracode.access_codes o
-                     WHERE o.seam_access_code_id = res.ac ->> 'access_code_id' AND o.id <> res.id);
-  -- rows found by id (a join with the answers would be planned on the guess
-  -- that a function returns one row), each answer looked up by its id
-  -- oracode.seam_status() and oracode.next_poll(), written out: called per row
-  -- they cost more than the rest of the row's update
-  UPDATE oracode.access_codes a
-     SET (status, seam_access_code_id, code, errors, warnings, reconcile, last_error, last_request_id,
-          next_attempt_at, status_detail, seam_starts_at, seam_ends_at) =
-         (SELECT x.st, x.ac ->> 'access_code_id',
-                 coalesce(x.ac ->> 'code', a.code), x.ac -> 'errors', x.ac -> 'warnings', false, NULL::text,
-                 x.request_id,
-                 CASE WHEN x.st = 'set' AND coalesce(x.ac ->> 'code', a.code) IS NOT NULL
-                      THEN greatest(coalesce((x.ac ->> 'ends_at')::timestamptz, a.ends_at), now())
-                      ELSE now() END + poll_interval,
-                 format('created at Seam as %s', x.ac ->> 'access_code_id'),
-                 (x.ac ->> 'starts_at')::timestamptz, (x.ac ->> 'ends_at')::timestamptz
-            FROM (SELECT y.ac, y.request_id,
-                         CASE WHEN y.ac ->> 'status' IN ('unset', 'setting', 'set', 'removing', 'unknown')
-                              THEN y.ac ->> 'status' ELSE 'unknown' END AS st
-                    FROM (SELECT answer -> a.id::text -> 'ac' AS ac,
-                                 answer -> a.id::text ->> 'request_id' AS request_id) y) x)
-   WHERE a.id = ANY (done) AND a.status = 'sending';
-
-  FOR r IN SELECT e.value FROM jsonb_array_elements(results) WITH ORDINALITY e(value, n)
-           WHERE NOT ((e.value ->> 'id')::bigint = ANY (done)) ORDER BY e.n LOOP
-    IF (r ->> 'sent') = 'false' THEN
-      DELETE FROM oracode.create_attempts c
-       WHERE c.ctid = (SELECT c2.ctid FROM oracode.create_attempts c2
-                        WHERE c2.device_id = (SELECT a.device_id FROM oracode.access_codes a
-                                               WHERE a.id = (r ->> 'id')::bigint)
-                        ORDER BY c2.at DESC LIMIT 1);
-    END IF;
-    CASE r ->> 'outcome'
-    WHEN 'created' THEN
-      ac := r -> 'access_code';
-      SELECT o.id INTO holder FROM oracode.access_codes o
-       WHERE o.seam_access_code_id = ac ->> 'access_code_id' AND o.id <> (r ->> 'id')::bigint;
-      IF holder IS NOT NULL THEN
-        -- an answer naming a code another request holds: never send again; settle it by listing
-        UPDATE oracode.access_codes a
-           SET reconcile = true, last_request_id = r ->> 'request_id',
-               errors = coalesce(a.errors, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
-                 'error_code', 'oracode_answer_anomaly', 'access_code_id', ac ->> 'access_code_id',
-                 'message', format('Seam answered the create with access code %s, which request %s holds.',
-                                   ac ->> 'access_code_id', holder))),
-               last_error = format('answer anomaly: Seam named access code %s, which request %s holds; the create is not sent again',
-                                   ac ->> 'access_code_id', holder),
-               status_detail = format('Seam answered with access code %s, which another request holds; looking for ours',
-                                      ac ->> 'access_code_id'),
-               next_attempt_at = now() + oracode.retry_delay(a.attempts)
-         WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
-        CONTINUE;
-      END IF;
-      IF ac ? 'action_attempt_error' THEN
-        -- Seam made the code's id but its action attempt failed: the code will not be made
-        UPDATE oracode.access_codes a
-           SET status = 'failed', seam_access_code_id = ac ->> 'access_code_id',
-               errors = CASE WHEN jsonb_typeof(ac -> 'errors') = 'array' THEN ac -> 'errors' ELSE '[]'::jsonb END
-                        || jsonb_build_array(ac -> 'action_attempt_error'),
-               warnings = ac -> 'warnings', reconcile = false, last_request_id = r ->> 'request_id',
-               seam_starts_at = (ac ->> 'starts_at')::timestamptz, seam_ends_at = (ac ->> 'ends_at')::timestamptz,
-               last_error = format('Seam: the create''s action attempt failed: %s: %s',
-                                   ac -> 'action_attempt_error' ->> 'error_code',
-                                   ac -> 'action_attempt_error' ->> 'message'),
-               status_detail = format('the create''s action attempt failed at Seam: %s',
-                                      ac -> 'action_attempt_error' ->> 'error_code')
-         WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
-        CONTINUE;
-      END IF;
-      UPDATE oracode.access_codes a
-         SET status = oracode.seam_status(ac ->> 'status'), seam_access_code_id = ac ->> 'access_code_id',
-             code = coalesce(ac ->> 'code', a.code), errors = ac -> 'errors', warnings = ac -> 'warnings',
-             reconcile = false, last_error = NULL, last_request_id = r ->> 'request_id',
-             seam_starts_at = (ac ->> 'starts_at')::timestamptz, seam_ends_at = (ac ->> 'ends_at')::timestamptz,
-             next_attempt_at = oracode.next_poll(CASE WHEN coalesce(ac ->> 'code', a.code) IS NULL THEN 'unset'
-                                                      ELSE oracode.seam_status(ac ->> 'status') END,
-                                                 coalesce((ac ->> 'ends_at')::timestamptz, a.ends_at)),
-             status_detail = format('created at Seam as %s', ac ->> 'access_code_id')
-       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
-    WHEN 'failed' THEN
-      UPDATE oracode.access_codes a
-         SET status = 'failed', reconcile = false, last_request_id = r ->> 'request_id',
-             errors = jsonb_build_array(jsonb_build_object('error_code', r ->> 'error_type',
-                        'message', r ->> 'error_message', 'http_status', (r ->> 'http_status')::int)
-                        || CASE WHEN r ? 'validation_errors'
-                                THEN jsonb_build_object('validation_errors', r -> 'validation_errors')
-                                ELSE '{}'::jsonb END),
-             last_error = format('HTTP %s %s: %s', r ->> 'http_status', r ->> 'error_type', r ->> 'error_message'),
-             status_detail = format('refused by Seam: HTTP %s %s', r ->> 'http_status', r ->> 'error_type')
-       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
-    WHEN 'retry' THEN
-      UPDATE oracode.access_codes a
-         SET status = 'queued', reconcile = false, last_request_id = r ->> 'request_id',
-             last_error = r ->> 'error',
-             next_attempt_at = now() + oracode.retry_delay(a.attempts, (r ->> 'retry_after')::int),
-             status_detail = format('not created (%s); will retry', r ->> 'error')
-       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
-      IF (r ->> 'retry_after') IS NOT NULL THEN
-        UPDATE oracode.devices d SET send_after = now() + make_interval(secs => (r ->> 'retry_after')::int)
-         WHERE d.device_id = (SELECT a.device_id FROM oracode.access_codes a WHERE a.id = (r ->> 'id')::bigint);
-      END IF;
-    WHEN 'unknown' THEN
-      -- a 200 that named a code but could not be trusted is an answer too: never sent again
-      UPDATE oracode.access_codes a
-         SET reconcile = true, last_request_id = r ->> 'request_id', last_error = r ->> 'error',
-             errors = CASE WHEN r ? 'answered_code_id'
-                           THEN coalesce(a.errors, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
-                                  'error_code', 'oracode_answer_anomaly', 'access_code_id', r ->> 'answered_code_id',
-                                  'message', format('Seam answered the create with access code %s, but %s',
-                                                    r ->> 'answered_code_id', r ->> 'error')))
-                           ELSE a.errors END,
-             status_detail = format('no answer to the create: %s', r ->> 'error'),
-             next_attempt_at = now() + oracode.retry_delay(a.attempts, (r ->> 'retry_after')::int)
-       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
-    WHEN 'paused' THEN
-      UPDATE oracode.access_codes a
-         SET status = 'queued', attempts = greatest(a.attempts - 1, 0), last_error = r ->> 'error',
-             next_attempt_at = now(), status_detail = 'sending paused: Seam refused the API key'
-       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
-    ELSE
-      RAISE EXCEPTION 'unknown create outcome %', r ->> 'outcome';
-    END CASE;
-  END LOOP;
-END $$;
-
 -- Settle unanswered creates from the device's codes at Seam: adopt a code
 -- created under our name, else send again. Never resend before this ran, and
 -- never resend a create Seam answered with a code id (an oracode_answer_anomaly
@@ -725,3 +490,296 @@ REVOKE ALL ON FUNCTION oracode.worker_state() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION oracode.worker_state() TO pg_monitor;
 REVOKE ALL ON oracode.worker_health FROM PUBLIC;
 GRANT SELECT ON oracode.worker_health TO pg_monitor;
+---------------------------------------------------------------------------
+-- Seam's create limit as Seam counts it (issue 17): a create counts against
+-- its device from the moment it left the worker, over Seam's minute plus a
+-- margin; a 429 to a create holds that device only, for a rate window when
+-- Seam gives no Retry-After. The attempts are pruned at every claim.
+---------------------------------------------------------------------------
+-- at NULL: claimed, the moment it left not yet recorded (counts as just sent)
+ALTER TABLE oracode.create_attempts ALTER COLUMN at DROP NOT NULL, ALTER COLUMN at DROP DEFAULT,
+  ADD COLUMN access_code_id bigint;
+CREATE INDEX create_attempts_unrecorded ON oracode.create_attempts (access_code_id) WHERE at IS NULL;
+
+-- How long a create counts against its device's oracode.create_rate_limit, from the moment it
+-- left the worker: Seam's minute, plus 2 s for the time a create may take to reach Seam after
+-- it left (so Seam, counting from its arrival, never sees one more within its minute).
+CREATE FUNCTION oracode.create_rate_window() RETURNS interval
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT interval '62 seconds'
+$$;
+REVOKE ALL ON FUNCTION oracode.create_rate_window() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION oracode.worker_recover() RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE n integer;
+BEGIN
+  UPDATE oracode.access_codes SET reconcile = true, next_attempt_at = now(),
+         last_error = 'worker restarted while the create was in flight',
+         status_detail = 'no answer to the create: the worker restarted while it was in flight'
+   WHERE status = 'sending';
+  GET DIAGNOSTICS n = ROW_COUNT;
+  -- a create claimed before the restart left by now, if at all: count it from now
+  UPDATE oracode.create_attempts SET at = now() WHERE at IS NULL;
+  DELETE FROM oracode.create_attempts WHERE at <= now() - oracode.create_rate_window();
+  RETURN n;
+END $$;
+
+CREATE OR REPLACE FUNCTION oracode.worker_claim_creates(opts jsonb) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  batch integer := (opts ->> 'batch')::int;
+  rate integer := (opts ->> 'rate')::int;
+  lease interval := make_interval(secs => (opts ->> 'lease_seconds')::int);
+  recent_dev uuid[];
+  recent_n integer[];
+  held uuid[];
+  rec jsonb;
+  cre jsonb;
+BEGIN
+  -- a 'sending' row whose lease ran out: its create may or may not have reached Seam
+  WITH due AS (
+    SELECT a.id FROM oracode.access_codes a
+    WHERE a.status = 'sending' AND a.next_attempt_at <= now()
+      -- a batch claimed ahead is claimed while creates are in flight: a row among
+      -- them whose lease ran out must not be listed at Seam before its answer
+      AND NOT coalesce((opts ->> 'creates_only')::boolean, false)
+    ORDER BY a.next_attempt_at, a.id LIMIT batch
+    FOR UPDATE SKIP LOCKED),
+  upd AS (
+    UPDATE oracode.access_codes a SET reconcile = true, next_attempt_at = now() + lease,
+           status_detail = CASE WHEN a.reconcile THEN a.status_detail
+                                ELSE 'no answer to the create: its lease ran out' END
+    FROM due WHERE a.id = due.id
+    RETURNING a.id, a.device_id, a.seam_name)
+  SELECT coalesce(jsonb_agg(to_jsonb(upd) ORDER BY upd.id), '[]') INTO rec FROM upd;
+
+  -- creates per device within the rate window (counted from the moment each left the
+  -- worker; one claimed and not yet recorded as just sent), and the devices that may not send now
+  SELECT coalesce(array_agg(c.device_id), '{}'), coalesce(array_agg(c.n), '{}')
+    INTO recent_dev, recent_n
+    FROM (SELECT c.device_id, count(*)::int AS n FROM oracode.create_attempts c
+          WHERE c.at IS NULL OR c.at > now() - oracode.create_rate_window() GROUP BY c.device_id) c;
+  SELECT coalesce(array_agg(h.device_id), '{}') INTO held
+    FROM (SELECT d.device_id FROM oracode.devices d WHERE d.send_after > now()
+          UNION
+          SELECT r.device_id FROM unnest(recent_dev, recent_n) r(device_id, n) WHERE r.n >= rate) h;
+
+  WITH locked AS (
+    SELECT a.id, a.device_id, a.next_attempt_at FROM oracode.access_codes a
+    WHERE a.status = 'queued' AND a.next_attempt_at <= now()
+      AND (a.issue_at IS NULL OR a.issue_at <= now())
+      AND a.device_id <> ALL (held)
+    ORDER BY a.next_attempt_at, a.id LIMIT batch * 4
+    FOR UPDATE SKIP LOCKED),
+  recent AS (
+    SELECT r.device_id, r.n FROM unnest(recent_dev, recent_n) r(device_id, n)),
+  chosen AS (
+    SELECT l.id FROM (
+      SELECT l.*, row_number() OVER (PARTITION BY l.device_id ORDER BY l.next_attempt_at, l.id) AS rn
+      FROM locked l) l
+    LEFT JOIN recent r ON r.device_id = l.device_id
+    WHERE l.rn <= rate - coalesce(r.n, 0)
+    ORDER BY l.next_attempt_at, l.id LIMIT batch),
+  upd AS (
+    UPDATE oracode.access_codes a
+       SET status = 'sending', attempts = a.attempts + 1, sent_at = now(), reconcile = false,
+           next_attempt_at = now() + lease, status_detail = 'create sent to Seam',
+           -- cut to the lock's name_length here, so the name stored is the name Seam keeps
+           -- (never inside "#<id>", which reconciliation finds the code by)
+           seam_name = left(a.seam_name, greatest(coalesce((SELECT d.code_name_max_length FROM oracode.devices d
+                                                             WHERE d.device_id = a.device_id), 2147483647),
+                                                  length('#' || a.id)))
+    FROM chosen WHERE a.id = chosen.id
+    RETURNING a.id, a.device_id, a.seam_name, a.starts_at, a.ends_at, a.time_zone, a.bound),
+  -- the attempt's moment is recorded with its answer (worker_apply_create_results)
+  logged AS (
+    INSERT INTO oracode.create_attempts (device_id, access_code_id) SELECT upd.device_id, upd.id FROM upd),
+  -- what no longer counts goes, for the devices claimed (by index): the table keeps at most
+  -- one window's attempts per device
+  pruned AS (
+    DELETE FROM oracode.create_attempts c
+     WHERE c.device_id IN (SELECT upd.device_id FROM upd)
+       AND c.at <= now() - oracode.create_rate_window())
+  SELECT coalesce(jsonb_agg(to_jsonb(upd) ORDER BY upd.id), '[]') INTO cre FROM upd;
+
+  RETURN jsonb_build_object('reconcile', rec, 'create', cre);
+END $$;
+
+CREATE OR REPLACE FUNCTION oracode.worker_apply_create_results(results jsonb) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  r jsonb;
+  ac jsonb;
+  holder bigint;
+  done bigint[];
+  answer jsonb;
+  held_until timestamptz;
+  poll_interval interval := current_setting('oracode.poll_interval')::interval;
+BEGIN
+  -- each claimed attempt: counted from the moment its create left the worker, or gone when it
+  -- never did (an attempt with no moment given counts from now, later than it left)
+  DELETE FROM oracode.create_attempts c
+   USING jsonb_to_recordset(results) AS x(id bigint, sent boolean)
+   WHERE c.access_code_id = x.id AND c.at IS NULL AND x.sent = false;
+  UPDATE oracode.create_attempts c
+     SET at = coalesce(to_timestamp(x.sent_ms / 1000), now())
+    FROM jsonb_to_recordset(results) AS x(id bigint, sent boolean, sent_ms double precision)
+   WHERE c.access_code_id = x.id AND c.at IS NULL AND x.sent IS DISTINCT FROM false;
+
+  WITH res AS (
+    SELECT x.id, x.request_id, x.access_code AS ac,
+           count(*) OVER (PARTITION BY x.access_code ->> 'access_code_id') AS named
+    FROM jsonb_to_recordset(results) AS x(id bigint, outcome text, sent boolean, request_id text,
+                                          access_code jsonb)
+    WHERE x.outcome = 'created' AND x.sent IS DISTINCT FROM false)
+  SELECT coalesce(array_agg(res.id), '{}'),
+         coalesce(jsonb_object_agg(res.id, jsonb_build_object('ac', res.ac, 'request_id', res.request_id)), '{}')
+    INTO done, answer
+    FROM res
+   WHERE res.named = 1 AND NOT res.ac ? 'action_attempt_error'
+     AND NOT EXISTS (SELECT 1 FROM oracode.access_codes o
+                     WHERE o.seam_access_code_id = res.ac ->> 'access_code_id' AND o.id <> res.id);
+  -- rows found by id (a join with the answers would be planned on the guess
+  -- that a function returns one row), each answer looked up by its id
+  -- oracode.seam_status() and oracode.next_poll(), written out: called per row
+  -- they cost more than the rest of the row's update
+  UPDATE oracode.access_codes a
+     SET (status, seam_access_code_id, code, errors, warnings, reconcile, last_error, last_request_id,
+          next_attempt_at, status_detail, seam_starts_at, seam_ends_at) =
+         (SELECT x.st, x.ac ->> 'access_code_id',
+                 coalesce(x.ac ->> 'code', a.code), x.ac -> 'errors', x.ac -> 'warnings', false, NULL::text,
+                 x.request_id,
+                 CASE WHEN x.st = 'set' AND coalesce(x.ac ->> 'code', a.code) IS NOT NULL
+                      THEN greatest(coalesce((x.ac ->> 'ends_at')::timestamptz, a.ends_at), now())
+                      ELSE now() END + poll_interval,
+                 format('created at Seam as %s', x.ac ->> 'access_code_id'),
+                 (x.ac ->> 'starts_at')::timestamptz, (x.ac ->> 'ends_at')::timestamptz
+            FROM (SELECT y.ac, y.request_id,
+                         CASE WHEN y.ac ->> 'status' IN ('unset', 'setting', 'set', 'removing', 'unknown')
+                              THEN y.ac ->> 'status' ELSE 'unknown' END AS st
+                    FROM (SELECT answer -> a.id::text -> 'ac' AS ac,
+                                 answer -> a.id::text ->> 'request_id' AS request_id) y) x)
+   WHERE a.id = ANY (done) AND a.status = 'sending';
+
+  FOR r IN SELECT e.value FROM jsonb_array_elements(results) WITH ORDINALITY e(value, n)
+           WHERE NOT ((e.value ->> 'id')::bigint = ANY (done)) ORDER BY e.n LOOP
+    CASE r ->> 'outcome'
+    WHEN 'created' THEN
+      ac := r -> 'access_code';
+      SELECT o.id INTO holder FROM oracode.access_codes o
+       WHERE o.seam_access_code_id = ac ->> 'access_code_id' AND o.id <> (r ->> 'id')::bigint;
+      IF holder IS NOT NULL THEN
+        -- an answer naming a code another request holds: never send again; settle it by listing
+        UPDATE oracode.access_codes a
+           SET reconcile = true, last_request_id = r ->> 'request_id',
+               errors = coalesce(a.errors, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+                 'error_code', 'oracode_answer_anomaly', 'access_code_id', ac ->> 'access_code_id',
+                 'message', format('Seam answered the create with access code %s, which request %s holds.',
+                                   ac ->> 'access_code_id', holder))),
+               last_error = format('answer anomaly: Seam named access code %s, which request %s holds; the create is not sent again',
+                                   ac ->> 'access_code_id', holder),
+               status_detail = format('Seam answered with access code %s, which another request holds; looking for ours',
+                                      ac ->> 'access_code_id'),
+               next_attempt_at = now() + oracode.retry_delay(a.attempts)
+         WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+        CONTINUE;
+      END IF;
+      IF ac ? 'action_attempt_error' THEN
+        -- Seam made the code's id but its action attempt failed: the code will not be made
+        UPDATE oracode.access_codes a
+           SET status = 'failed', seam_access_code_id = ac ->> 'access_code_id',
+               errors = CASE WHEN jsonb_typeof(ac -> 'errors') = 'array' THEN ac -> 'errors' ELSE '[]'::jsonb END
+                        || jsonb_build_array(ac -> 'action_attempt_error'),
+               warnings = ac -> 'warnings', reconcile = false, last_request_id = r ->> 'request_id',
+               seam_starts_at = (ac ->> 'starts_at')::timestamptz, seam_ends_at = (ac ->> 'ends_at')::timestamptz,
+               last_error = format('Seam: the create''s action attempt failed: %s: %s',
+                                   ac -> 'action_attempt_error' ->> 'error_code',
+                                   ac -> 'action_attempt_error' ->> 'message'),
+               status_detail = format('the create''s action attempt failed at Seam: %s',
+                                      ac -> 'action_attempt_error' ->> 'error_code')
+         WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+        CONTINUE;
+      END IF;
+      UPDATE oracode.access_codes a
+         SET status = oracode.seam_status(ac ->> 'status'), seam_access_code_id = ac ->> 'access_code_id',
+             code = coalesce(ac ->> 'code', a.code), errors = ac -> 'errors', warnings = ac -> 'warnings',
+             reconcile = false, last_error = NULL, last_request_id = r ->> 'request_id',
+             seam_starts_at = (ac ->> 'starts_at')::timestamptz, seam_ends_at = (ac ->> 'ends_at')::timestamptz,
+             next_attempt_at = oracode.next_poll(CASE WHEN coalesce(ac ->> 'code', a.code) IS NULL THEN 'unset'
+                                                      ELSE oracode.seam_status(ac ->> 'status') END,
+                                                 coalesce((ac ->> 'ends_at')::timestamptz, a.ends_at)),
+             status_detail = format('created at Seam as %s', ac ->> 'access_code_id')
+       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+    WHEN 'failed' THEN
+      UPDATE oracode.access_codes a
+         SET status = 'failed', reconcile = false, last_request_id = r ->> 'request_id',
+             errors = jsonb_build_array(jsonb_build_object('error_code', r ->> 'error_type',
+                        'message', r ->> 'error_message', 'http_status', (r ->> 'http_status')::int)
+                        || CASE WHEN r ? 'validation_errors'
+                                THEN jsonb_build_object('validation_errors', r -> 'validation_errors')
+                                ELSE '{}'::jsonb END),
+             last_error = format('HTTP %s %s: %s', r ->> 'http_status', r ->> 'error_type', r ->> 'error_message'),
+             status_detail = format('refused by Seam: HTTP %s %s', r ->> 'http_status', r ->> 'error_type')
+       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+    WHEN 'retry' THEN
+      UPDATE oracode.access_codes a
+         SET status = 'queued', reconcile = false, last_request_id = r ->> 'request_id',
+             last_error = r ->> 'error',
+             next_attempt_at = now() + oracode.retry_delay(a.attempts, (r ->> 'retry_after')::int),
+             status_detail = format('not created (%s); will retry', r ->> 'error')
+       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+      -- a 429 holds its device, and only it: until Retry-After, and without one for a whole
+      -- rate window, after which no create Seam counted against the device is in its minute
+      -- (creates held back after another's 429 carry its Retry-After, if any)
+      IF (r ->> 'retry_after') IS NOT NULL OR coalesce((r ->> 'rate_limited')::boolean, false) THEN
+        held_until := now() + coalesce(make_interval(secs => (r ->> 'retry_after')::int),
+                                       oracode.create_rate_window());
+        UPDATE oracode.devices d SET send_after = greatest(d.send_after, held_until)
+         WHERE d.device_id = (SELECT a.device_id FROM oracode.access_codes a WHERE a.id = (r ->> 'id')::bigint);
+      END IF;
+    WHEN 'unknown' THEN
+      -- a 200 that named a code but could not be trusted is an answer too: never sent again
+      UPDATE oracode.access_codes a
+         SET reconcile = true, last_request_id = r ->> 'request_id', last_error = r ->> 'error',
+             errors = CASE WHEN r ? 'answered_code_id'
+                           THEN coalesce(a.errors, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+                                  'error_code', 'oracode_answer_anomaly', 'access_code_id', r ->> 'answered_code_id',
+                                  'message', format('Seam answered the create with access code %s, but %s',
+                                                    r ->> 'answered_code_id', r ->> 'error')))
+                           ELSE a.errors END,
+             status_detail = format('no answer to the create: %s', r ->> 'error'),
+             next_attempt_at = now() + oracode.retry_delay(a.attempts, (r ->> 'retry_after')::int)
+       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+    WHEN 'paused' THEN
+      UPDATE oracode.access_codes a
+         SET status = 'queued', attempts = greatest(a.attempts - 1, 0), last_error = r ->> 'error',
+             next_attempt_at = now(), status_detail = 'sending paused: Seam refused the API key'
+       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+    ELSE
+      RAISE EXCEPTION 'unknown create outcome %', r ->> 'outcome';
+    END CASE;
+  END LOOP;
+END $$;
+
+CREATE OR REPLACE FUNCTION oracode.worker_next_due() RETURNS double precision
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  WITH queued AS (
+    SELECT a.device_id, min(greatest(a.next_attempt_at, a.issue_at)) AS due
+    FROM oracode.access_codes a
+    WHERE a.status = 'queued'
+    GROUP BY a.device_id),
+  held AS (
+    SELECT greatest(q.due, d.send_after, r.free_at) AS due
+    FROM queued q
+    JOIN oracode.devices d ON d.device_id = q.device_id
+    LEFT JOIN LATERAL (
+      SELECT coalesce(c.at, now()) + oracode.create_rate_window() AS free_at FROM oracode.create_attempts c
+      WHERE c.device_id = q.device_id AND (c.at IS NULL OR c.at > now() - oracode.create_rate_window())
+      ORDER BY c.at DESC NULLS FIRST
+      OFFSET greatest(current_setting('oracode.create_rate_limit')::int - 1, 0) LIMIT 1) r ON true)
+  SELECT extract(epoch FROM least(
+           (SELECT min(a.next_attempt_at) FROM oracode.access_codes a
+             WHERE a.status IN ('sending', 'unset', 'setting', 'set', 'removing', 'unknown')),
+           (SELECT min(held.due) FROM held)) - now())
+$$;

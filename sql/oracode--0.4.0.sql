@@ -253,12 +253,24 @@ SELECT pg_catalog.pg_extension_config_dump('oracode.webhook_events', '');
 SELECT pg_catalog.pg_extension_config_dump('oracode.access_codes_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('oracode.access_code_events_id_seq', '');
 
--- Creation attempts per device, for the per-device create rate limit (worker-owned).
+-- Creation attempts per device, for the per-device create rate limit (worker-owned): at is
+-- the moment the create left the worker, NULL while it is claimed and that is not yet recorded
+-- (such an attempt counts as just sent). At most one rate window's attempts per device are kept.
 CREATE TABLE oracode.create_attempts (
     device_id       uuid NOT NULL,
-    at              timestamptz NOT NULL DEFAULT now()
+    at              timestamptz,
+    access_code_id  bigint
 );
 CREATE INDEX create_attempts_device_at ON oracode.create_attempts (device_id, at);
+CREATE INDEX create_attempts_unrecorded ON oracode.create_attempts (access_code_id) WHERE at IS NULL;
+
+-- How long a create counts against its device's oracode.create_rate_limit, from the moment it
+-- left the worker: Seam's minute, plus 2 s for the time a create may take to reach Seam after
+-- it left (so Seam, counting from its arrival, never sees one more within its minute).
+CREATE FUNCTION oracode.create_rate_window() RETURNS interval
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT interval '62 seconds'
+$$;
 
 ---------------------------------------------------------------------------
 -- History and immutability of requests
@@ -466,7 +478,9 @@ BEGIN
          status_detail = 'no answer to the create: the worker restarted while it was in flight'
    WHERE status = 'sending';
   GET DIAGNOSTICS n = ROW_COUNT;
-  DELETE FROM oracode.create_attempts WHERE at < now() - interval '1 hour';
+  -- a create claimed before the restart left by now, if at all: count it from now
+  UPDATE oracode.create_attempts SET at = now() WHERE at IS NULL;
+  DELETE FROM oracode.create_attempts WHERE at <= now() - oracode.create_rate_window();
   RETURN n;
 END $$;
 
@@ -500,11 +514,12 @@ BEGIN
     RETURNING a.id, a.device_id, a.seam_name)
   SELECT coalesce(jsonb_agg(to_jsonb(upd) ORDER BY upd.id), '[]') INTO rec FROM upd;
 
-  -- creates per device in the last minute, and the devices that may not send now
+  -- creates per device within the rate window (counted from the moment each left the
+  -- worker; one claimed and not yet recorded as just sent), and the devices that may not send now
   SELECT coalesce(array_agg(c.device_id), '{}'), coalesce(array_agg(c.n), '{}')
     INTO recent_dev, recent_n
     FROM (SELECT c.device_id, count(*)::int AS n FROM oracode.create_attempts c
-          WHERE c.at > now() - interval '1 minute' GROUP BY c.device_id) c;
+          WHERE c.at IS NULL OR c.at > now() - oracode.create_rate_window() GROUP BY c.device_id) c;
   SELECT coalesce(array_agg(h.device_id), '{}') INTO held
     FROM (SELECT d.device_id FROM oracode.devices d WHERE d.send_after > now()
           UNION
@@ -537,8 +552,15 @@ BEGIN
                                                   length('#' || a.id)))
     FROM chosen WHERE a.id = chosen.id
     RETURNING a.id, a.device_id, a.seam_name, a.starts_at, a.ends_at, a.time_zone, a.bound),
+  -- the attempt's moment is recorded with its answer (worker_apply_create_results)
   logged AS (
-    INSERT INTO oracode.create_attempts (device_id) SELECT upd.device_id FROM upd)
+    INSERT INTO oracode.create_attempts (device_id, access_code_id) SELECT upd.device_id, upd.id FROM upd),
+  -- what no longer counts goes, for the devices claimed (by index): the table keeps at most
+  -- one window's attempts per device
+  pruned AS (
+    DELETE FROM oracode.create_attempts c
+     WHERE c.device_id IN (SELECT upd.device_id FROM upd)
+       AND c.at <= now() - oracode.create_rate_window())
   SELECT coalesce(jsonb_agg(to_jsonb(upd) ORDER BY upd.id), '[]') INTO cre FROM upd;
 
   RETURN jsonb_build_object('reconcile', rec, 'create', cre);
@@ -558,6 +580,8 @@ END $$;
 -- naming a code another request holds is recorded as an anomaly (oracode_answer_anomaly in
 -- errors) and settled by listing the device's codes, and a request with that anomaly whose
 -- code is not found there fails rather than going back to the queue.
+--   "sent_ms": when a create that was sent left the worker (ms since 1970), the moment its
+--   attempt counts from; "rate_limited": true on the 429 of a create
 CREATE FUNCTION oracode.worker_apply_create_results(results jsonb) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -566,8 +590,19 @@ DECLARE
   holder bigint;
   done bigint[];
   answer jsonb;
+  held_until timestamptz;
   poll_interval interval := current_setting('oracode.poll_interval')::interval;
 BEGIN
+  -- each claimed attempt: counted from the moment its create left the worker, or gone when it
+  -- never did (an attempt with no moment given counts from now, later than it left)
+  DELETE FROM oracode.create_attempts c
+   USING jsonb_to_recordset(results) AS x(id bigint, sent boolean)
+   WHERE c.access_code_id = x.id AND c.at IS NULL AND x.sent = false;
+  UPDATE oracode.create_attempts c
+     SET at = coalesce(to_timestamp(x.sent_ms / 1000), now())
+    FROM jsonb_to_recordset(results) AS x(id bigint, sent boolean, sent_ms double precision)
+   WHERE c.access_code_id = x.id AND c.at IS NULL AND x.sent IS DISTINCT FROM false;
+
   WITH res AS (
     SELECT x.id, x.request_id, x.access_code AS ac,
            count(*) OVER (PARTITION BY x.access_code ->> 'access_code_id') AS named
@@ -605,13 +640,6 @@ BEGIN
 
   FOR r IN SELECT e.value FROM jsonb_array_elements(results) WITH ORDINALITY e(value, n)
            WHERE NOT ((e.value ->> 'id')::bigint = ANY (done)) ORDER BY e.n LOOP
-    IF (r ->> 'sent') = 'false' THEN
-      DELETE FROM oracode.create_attempts c
-       WHERE c.ctid = (SELECT c2.ctid FROM oracode.create_attempts c2
-                        WHERE c2.device_id = (SELECT a.device_id FROM oracode.access_codes a
-                                               WHERE a.id = (r ->> 'id')::bigint)
-                        ORDER BY c2.at DESC LIMIT 1);
-    END IF;
     CASE r ->> 'outcome'
     WHEN 'created' THEN
       ac := r -> 'access_code';
@@ -677,8 +705,13 @@ BEGIN
              next_attempt_at = now() + oracode.retry_delay(a.attempts, (r ->> 'retry_after')::int),
              status_detail = format('not created (%s); will retry', r ->> 'error')
        WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
-      IF (r ->> 'retry_after') IS NOT NULL THEN
-        UPDATE oracode.devices d SET send_after = now() + make_interval(secs => (r ->> 'retry_after')::int)
+      -- a 429 holds its device, and only it: until Retry-After, and without one for a whole
+      -- rate window, after which no create Seam counted against the device is in its minute
+      -- (creates held back after another's 429 carry its Retry-After, if any)
+      IF (r ->> 'retry_after') IS NOT NULL OR coalesce((r ->> 'rate_limited')::boolean, false) THEN
+        held_until := now() + coalesce(make_interval(secs => (r ->> 'retry_after')::int),
+                                       oracode.create_rate_window());
+        UPDATE oracode.devices d SET send_after = greatest(d.send_after, held_until)
          WHERE d.device_id = (SELECT a.device_id FROM oracode.access_codes a WHERE a.id = (r ->> 'id')::bigint);
       END IF;
     WHEN 'unknown' THEN
@@ -893,8 +926,8 @@ $$;
 
 -- Seconds until the next row is due (the worker sleeps at most this long). A queued row is
 -- due when its device may send again: after the device's Retry-After (send_after) and once
--- its create rate allows (the rate-th most recent attempt is a minute old); otherwise the
--- worker would wake every 50 ms while a device is held back.
+-- its create rate allows (the rate-th most recent attempt has left the rate window); otherwise
+-- the worker would wake every 50 ms while a device is held back.
 CREATE FUNCTION oracode.worker_next_due() RETURNS double precision
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   WITH queued AS (
@@ -907,9 +940,9 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     FROM queued q
     JOIN oracode.devices d ON d.device_id = q.device_id
     LEFT JOIN LATERAL (
-      SELECT c.at + interval '1 minute' AS free_at FROM oracode.create_attempts c
-      WHERE c.device_id = q.device_id AND c.at > now() - interval '1 minute'
-      ORDER BY c.at DESC
+      SELECT coalesce(c.at, now()) + oracode.create_rate_window() AS free_at FROM oracode.create_attempts c
+      WHERE c.device_id = q.device_id AND (c.at IS NULL OR c.at > now() - oracode.create_rate_window())
+      ORDER BY c.at DESC NULLS FIRST
       OFFSET greatest(current_setting('oracode.create_rate_limit')::int - 1, 0) LIMIT 1) r ON true)
   SELECT extract(epoch FROM least(
            (SELECT min(a.next_attempt_at) FROM oracode.access_codes a

@@ -35,6 +35,7 @@
 #include "worker.h"
 #include "worker_db.h"
 #include "worker_poll.h"
+#include "worker_rate.h"
 #include "worker_send.h"
 
 /* Register the static worker; called from _PG_init while preloading. */
@@ -222,7 +223,10 @@ worker_sync(MemoryContext loop_cxt)
 	PG_END_TRY();
 }
 
-/* Milliseconds to sleep: until the next due row, at most the poll interval. */
+/*
+ * Milliseconds to sleep: until the next due row, at most the poll interval;
+ * while Seam holds the workspace (a 429), until that hold ends.
+ */
 static long
 worker_sleep_ms(void)
 {
@@ -233,7 +237,7 @@ worker_sleep_ms(void)
 		secs = oracode_poll_interval;
 	if (secs < 0.05)
 		secs = 0.05;
-	return (long) (secs * 1000);
+	return Max((long) (secs * 1000), worker_rate_workspace_wait_ms());
 }
 
 /* The worker's entry point. */

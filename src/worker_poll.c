@@ -21,6 +21,7 @@
 #include "worker_db.h"
 #include "worker_poll.h"
 #include "worker_json.h"
+#include "worker_rate.h"
 
 /* Where a claimed code stands in this turn; the hash entry points here. */
 typedef struct PolledCode
@@ -106,12 +107,9 @@ bool
 worker_poll_cycle(bool *unauthorized)
 {
 	int			per = oracode_batch_size;
-	cJSON	   *claim = wj_parse(worker_sql("SELECT oracode.worker_claim_polls($1::jsonb)::text",
-											psprintf("{\"batch\":%d,\"lease_seconds\":%d}",
-													 per * oracode_max_connections,
-													 worker_lease_seconds())));
-	int			n = cJSON_GetArraySize(claim);
-	int			nreq = (n + per - 1) / per;
+	cJSON	   *claim;
+	int			n;
+	int			nreq;
 	MemoryContext turn_cxt = CurrentMemoryContext;
 	MemoryContext answer_cxt;
 	SeamRequest *reqs;
@@ -124,6 +122,14 @@ worker_poll_cycle(bool *unauthorized)
 	int			i,
 				r;
 
+	/* a 429 to the workspace holds polls too (worker_rate.c) */
+	if (worker_rate_workspace_wait_ms() > 0)
+		return false;
+	claim = wj_parse(worker_sql("SELECT oracode.worker_claim_polls($1::jsonb)::text",
+								psprintf("{\"batch\":%d,\"lease_seconds\":%d}",
+										 per * oracode_max_connections, worker_lease_seconds())));
+	n = cJSON_GetArraySize(claim);
+	nreq = (n + per - 1) / per;
 	if (n == 0)
 		return false;
 	ids = palloc(sizeof(char *) * n);
@@ -147,6 +153,8 @@ worker_poll_cycle(bool *unauthorized)
 	}
 	pgstat_report_activity(STATE_RUNNING, psprintf("oracode: polling %d codes in %d requests", n, nreq));
 	seam_http_perform(reqs, nreq);
+	for (r = 0; r < nreq; r++)
+		worker_rate_note(&reqs[r].resp);
 
 	/* each answer is parsed in a context of its own, emptied before the next */
 	answer_cxt = AllocSetContextCreate(turn_cxt, "oracode poll answer", ALLOCSET_DEFAULT_SIZES);

@@ -16,12 +16,14 @@
 #include "lib/stringinfo.h"
 #include "pgstat.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "guc.h"
 #include "seam_http.h"
 #include "seam_json.h"
 #include "tod.h"
 #include "worker_db.h"
+#include "worker_rate.h"
 #include "worker_send.h"
 #include "worker_json.h"
 
@@ -59,10 +61,21 @@ claim_time(const cJSON *row, const char *key)
 	return t;
 }
 
-/* Build the result object for one create, from Seam's answer. */
+/* A moment as milliseconds since 1970, as the results carry it. */
+static double
+unix_ms(TimestampTz t)
+{
+	return (double) t / 1000.0 +
+		(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000.0;
+}
+
+/*
+ * Build the result object for one create, from Seam's answer; sent_at is when
+ * it left the worker, the moment its attempt counts from against the rate.
+ */
 static cJSON *
 create_result(int64 id, const char *device_id, SeamResponse *resp, const CreateHold *hold,
-			  bool *unauthorized)
+			  TimestampTz sent_at, bool *unauthorized)
 {
 	cJSON	   *r = cJSON_CreateObject();
 	SeamAccessCode ac;
@@ -82,6 +95,8 @@ create_result(int64 id, const char *device_id, SeamResponse *resp, const CreateH
 		return r;
 	}
 	cJSON_AddStringToObject(r, "request_id", resp->request_id);
+	if (sent_at != 0)
+		cJSON_AddNumberToObject(r, "sent_ms", unix_ms(sent_at));
 	wj_describe_failure(resp, why, sizeof(why));
 
 	if (resp->status == 200 &&
@@ -112,6 +127,8 @@ create_result(int64 id, const char *device_id, SeamResponse *resp, const CreateH
 		cJSON_AddStringToObject(r, "outcome", "retry");
 		if (resp->status == 0)
 			cJSON_AddFalseToObject(r, "sent");
+		else
+			cJSON_AddTrueToObject(r, "rate_limited");	/* holds its device */
 		cJSON_AddStringToObject(r, "error", why);
 		if (resp->retry_after >= 0)
 			cJSON_AddNumberToObject(r, "retry_after", resp->retry_after);
@@ -251,6 +268,7 @@ typedef struct CreateWindow
 	SeamRequest *reqs;
 	const char **devices;
 	CreateHold *holds;
+	TimestampTz *sent_at;		/* when each create started; 0 if it did not */
 	const char **held_dev;		/* devices Seam answered 429 for */
 	int		   *held_after;		/* their largest Retry-After, -1 if none */
 	int			nheld;
@@ -271,18 +289,41 @@ window_held(const CreateWindow *w, const char *device)
 	return -1;
 }
 
-/* SeamGate.may_start: send create i unless a 401 or its device's 429 came back first. */
+/* The hold of creates not sent because Seam asked the whole workspace to wait. */
+static CreateHold
+workspace_hold(long wait_ms)
+{
+	CreateHold	hold;
+
+	hold.retry_after = (int) ((wait_ms + 999) / 1000);
+	hold.why = psprintf("not sent: Seam answered 429 to a request of the workspace (waiting %d s)",
+						hold.retry_after);
+	hold.paused = false;
+	return hold;
+}
+
+/*
+ * SeamGate.may_start: send create i unless a 401, its device's 429 or the
+ * workspace's came back first; note when it starts, the moment it counts
+ * from against its device's rate.
+ */
 static bool
 window_may_start(int i, void *arg)
 {
 	CreateWindow *w = (CreateWindow *) arg;
 	int			h = window_held(w, w->devices[i]);
+	long		wait_ms = worker_rate_workspace_wait_ms();
 
 	if (w->refused)
 	{
 		w->holds[i].why = "not sent: Seam refused the API key";
 		w->holds[i].retry_after = -1;
 		w->holds[i].paused = true;
+		return false;
+	}
+	if (wait_ms > 0)
+	{
+		w->holds[i] = workspace_hold(wait_ms);
 		return false;
 	}
 	if (h >= 0)
@@ -293,6 +334,7 @@ window_may_start(int i, void *arg)
 		w->holds[i].paused = false;
 		return false;
 	}
+	w->sent_at[i] = GetCurrentTimestamp();
 	return true;
 }
 
@@ -457,8 +499,8 @@ window_overlap(void *arg)
 		record_results(OVERLAP_ROWS);
 		more = true;
 	}
-	else if (w->refused)
-		more = false;			/* Seam refused the key: nothing more will be sent */
+	else if (w->refused || worker_rate_workspace_wait_ms() > 0)
+		more = false;			/* Seam refused the key, or holds the workspace: nothing more is sent */
 	else
 	{
 		int			want = Min(OVERLAP_ROWS, oracode_batch_size - w->claimed_ahead);
@@ -473,14 +515,13 @@ window_overlap(void *arg)
 }
 
 /*
- * Seam refused the key: put the creates of a batch claimed ahead back in the
- * queue, unsent and uncounted, as the held creates of a refused batch are.
+ * Put the creates of a batch claimed ahead back in the queue, unsent and
+ * uncounted, as the held creates of a batch are.
  */
-void
-worker_send_release_claim(void)
+static void
+release_claim(const CreateHold *hold)
 {
-	CreateHold	hold = {"not sent: Seam refused the API key", -1, true};
-	bool		unauthorized = true;
+	bool		unauthorized = hold->paused;
 	cJSON	   *claim,
 			   *row,
 			   *results;
@@ -493,20 +534,31 @@ worker_send_release_claim(void)
 	results = cJSON_CreateArray();
 	cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(claim, "create"))
 		cJSON_AddItemToArray(results, create_result(wj_int(row, "id"), wj_str(row, "device_id"),
-													NULL, &hold, &unauthorized));
+													NULL, hold, 0, &unauthorized));
 	if (cJSON_GetArraySize(results) > 0)
 		worker_sql("SELECT oracode.worker_apply_create_results($1::jsonb)", cJSON_PrintUnformatted(results));
 }
 
-static void
+/* Seam refused the key: give back the batch claimed ahead. */
+void
+worker_send_release_claim(void)
+{
+	CreateHold	hold = {"not sent: Seam refused the API key", -1, true};
+
+	release_claim(&hold);
+}
+
+/* Send the creates through the window's gate; returns when each one started (0: it did not). */
+static TimestampTz *
 perform_creates(SeamRequest *reqs, const char **devices, CreateHold *holds, int n,
 				const char *activity)
 {
 	CreateWindow w;
 	SeamGate	gate;
 
+	w.sent_at = palloc0(sizeof(TimestampTz) * Max(n, 1));
 	if (n <= 0)
-		return;
+		return w.sent_at;
 	w.reqs = reqs;
 	w.devices = devices;
 	w.holds = holds;
@@ -521,6 +573,7 @@ perform_creates(SeamRequest *reqs, const char **devices, CreateHold *holds, int 
 	gate.overlap = window_overlap;
 	gate.arg = &w;
 	seam_http_perform_gated(reqs, n, &gate);
+	return w.sent_at;
 }
 
 /*
@@ -546,7 +599,18 @@ worker_send_cycle(bool *unauthorized)
 	cJSON	   *create_results,
 			   *reconcile_results;
 	char	   *activity;
+	long		wait_ms = worker_rate_workspace_wait_ms();
+	TimestampTz *sent_at;
 
+	if (wait_ms > 0)
+	{
+		/* Seam asked the workspace to wait: send nothing, give back what was claimed ahead */
+		CreateHold	hold = workspace_hold(wait_ms);
+
+		worker_send_flush();
+		release_claim(&hold);
+		return false;
+	}
 	if (pending_claim != NULL)
 	{
 		claim = wj_parse(pending_claim);
@@ -611,8 +675,14 @@ worker_send_cycle(bool *unauthorized)
 	/* a device whose list has more pages: read them before anything is concluded from it */
 	lists = palloc0(sizeof(ListPages) * Max(nrec, 1));
 	for (i = 0; i < nrec; i++)
+	{
+		int			p;
+
 		fetch_list_pages(req_device[i], &reqs[i].resp, &lists[i]);
-	perform_creates(reqs + nrec, req_device + nrec, holds, ncre, activity);
+		for (p = 0; p < lists[i].npages; p++)
+			worker_rate_note(lists[i].pages[p]);
+	}
+	sent_at = perform_creates(reqs + nrec, req_device + nrec, holds, ncre, activity);
 	worker_send_flush();		/* when no create of this batch went out */
 
 	reconcile_results = cJSON_CreateArray();
@@ -624,7 +694,8 @@ worker_send_cycle(bool *unauthorized)
 	cJSON_ArrayForEach(row, cre)
 	{
 		cJSON_AddItemToArray(create_results, create_result(wj_int(row, "id"), wj_str(row, "device_id"),
-														   &reqs[i].resp, &holds[i - nrec], unauthorized));
+														   &reqs[i].resp, &holds[i - nrec],
+														   sent_at[i - nrec], unauthorized));
 		i++;
 	}
 	if (nrec > 0)

@@ -1,0 +1,16 @@
+/*
+ * worker_rate.h — how long Seam's 429s hold the worker back (worker_rate.c).
+ */
+#ifndef ORACODE_WORKER_RATE_H
+#define ORACODE_WORKER_RATE_H
+
+#include "postgres.h"
+
+#include "seam_http.h"
+
+/* heed the answer to a request that is not a create (a code list) */
+extern void worker_rate_note(const SeamResponse *resp);
+/* milliseconds until the workspace may be asked again; 0 when it may now */
+extern long worker_rate_workspace_wait_ms(void);
+
+#endif							/* ORACODE_WORKER_RATE_H */
