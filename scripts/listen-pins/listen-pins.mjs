@@ -26,7 +26,7 @@ async function readPin(id) {
     [id]);
   if (rows.length === 0 || done) return false;
   done = true;
-  console.log(JSON.stringify(rows[0]));
+  console.log(JSON.stringify({ ...rows[0], id: Number(rows[0].id) }));
   return true;
 }
 
