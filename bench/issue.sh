@@ -17,6 +17,10 @@
 #            very bodies the worker sends — with BENCH_CONCURRENCY requests in flight.
 #   ceiling  autocannon (npm, pinned), keep-alive, BENCH_CONCURRENCY connections, POSTs the same
 #            N bodies in turn: what the fake itself can serve to the leanest client.
+#   worker (send), listening   with BENCH_LISTEN=1, a fifth contender: worker (send) with a client
+#            LISTENing on oracode_code_status (bench/listen.mjs, node's pg) from before the backfill
+#            to the end, which must receive all 3N changes (queued, sending, unset): what the
+#            events cost the worker, as codes/s and CPU per code against worker (send).
 # Every code must be created exactly once (checked at the fake); the worker's memory (VmRSS,
 # VmHWM, RssAnon) is read before the first run and after each of its runs.
 #
@@ -28,6 +32,7 @@
 #   BENCH_CONCURRENCY=8      oracode.max_connections, SDK lanes and autocannon connections
 #   BENCH_QUEUE_BATCH=1000   codes per committed transaction of the backfill
 #   BENCH_BATCH_SIZE=        oracode.batch_size for the run (default: the GUC's default)
+#   BENCH_LISTEN=0           1: add the contender "worker (send), listening" (see above)
 #   BENCH_NO_BUILD=1         skip `make && make install`
 # For the run oracode.create_rate_limit is raised to 100000 (Seam allows 10 a minute per lock),
 # and oracode.poll_interval is 1 hour so that no status poll runs during it (see BENCHMARKS.md:
@@ -45,6 +50,12 @@ for v in N RUNS CONC QBATCH BENCH_DEVICES; do
 done
 
 bench_prepare
+LISTEN=${BENCH_LISTEN:-0}
+if [ "$LISTEN" = 1 ]; then
+  # shellcheck source=scripts/listen.sh
+  . "$REPO/scripts/listen.sh"
+  listen_install >/dev/null || bench_die "cannot install the listener's pg package"
+fi
 bench_say "starting a throwaway cluster"
 cluster_start "oracode.database = '$DB'" "oracode.sync_interval = 0" "oracode.poll_interval = 3600" \
   "oracode.create_rate_limit = 100000" "oracode.max_connections = $CONC" \
@@ -79,15 +90,22 @@ read -r rss0 hwm0 anon0 < <(proc_mem "$WPID")
 # The worker on a fresh fake. Mode "e2e": the backfill runs while the worker sends; the clock
 # runs from the first 'queued' event to the last 'unset' event. Mode "send": the backfill is
 # committed first with the worker held (no key); the clock runs from handing it the key to the
-# last 'unset' event. Appends "worker-MODE run codes/s seconds backfill=s rss= hwm= anon=".
+# last 'unset' event. Mode "listen": "send" with bench/listen.mjs listening throughout.
+# Appends "worker-MODE run codes/s seconds backfill=s cpu= fake= [changes= notifications=] rss= hwm= anon=".
 run_worker() {
-  local mode=$1 r=$2 fake_codes stats line t0 per secs qsecs sent bad w0 w1 f0 f1
+  local mode=$1 r=$2 fake_codes stats line t0 per secs qsecs sent bad w0 w1 f0 f1 lpid="" heard="" i
   bench_fresh_fake
   bench_point_worker
   # no VACUUM/ANALYZE here: "empty" statistics would give the worker's cached plans seq scans
   bench_sql "$DB" "TRUNCATE oracode.access_codes, oracode.access_code_events, oracode.create_attempts RESTART IDENTITY CASCADE" \
     "SELECT oracode_sync_devices()" >/dev/null
-  if [ "$mode" = send ]; then
+  if [ "$mode" = listen ]; then
+    PGDATABASE=$DB node "$BENCH_DIR/listen.mjs" >"$BENCH_TMP/listen.out" 2>"$BENCH_TMP/listen.err" &
+    lpid=$!
+    for i in $(seq 1 100); do grep -q LISTENING "$BENCH_TMP/listen.err" && break; sleep 0.1; done
+    grep -q LISTENING "$BENCH_TMP/listen.err" || bench_die "the listener did not start: $(cat "$BENCH_TMP/listen.err")"
+  fi
+  if [ "$mode" != e2e ]; then
     bench_hold_worker
     bench_sql "$DB" "CALL bench.queue($N, $QBATCH)"
     t0=$(bench_sql "$DB" "SELECT clock_timestamp()")
@@ -118,10 +136,19 @@ run_worker() {
   [ "$fake_codes" = "$N" ] || bench_die "worker-$mode run $r: the fake holds $fake_codes codes for $N requests"
   read -r rss hwm anon < <(proc_mem "$WPID")
   bench_hold_worker
-  echo "worker-$mode $r $per $secs backfill=$qsecs cpu=$(ticks_s $(( w1 - w0 ))) fake=$(ticks_s $(( f1 - f0 ))) rss=$rss hwm=$hwm anon=$anon" >>"$BENCH_TMP/results"
+  if [ -n "$lpid" ]; then
+    sleep 1   # the last commit's notifications reach the listener within milliseconds
+    kill -TERM "$lpid"; wait "$lpid" || true
+    heard=$(node -e 'const o = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+      console.log(`changes=${o.changes} notifications=${o.notifications}`)' "$BENCH_TMP/listen.out")
+    [ "$heard" != "${heard#changes=$(( 3 * N )) }" ] \
+      || bench_die "worker-$mode run $r: the listener heard $heard, not the $(( 3 * N )) changes"
+  fi
+  echo "worker-$mode $r $per $secs backfill=$qsecs cpu=$(ticks_s $(( w1 - w0 ))) fake=$(ticks_s $(( f1 - f0 ))) ${heard:+$heard }rss=$rss hwm=$hwm anon=$anon" >>"$BENCH_TMP/results"
 }
 run_worker_send() { run_worker send "$1"; }
 run_worker_e2e() { run_worker e2e "$1"; }
+run_worker_listen() { run_worker listen "$1"; }
 
 run_sdk() {
   local r=$1 out f0 f1
@@ -147,9 +174,11 @@ run_ceiling() {
 
 : >"$BENCH_TMP/results"
 contenders=(worker_send sdk ceiling worker_e2e)
+[ "$LISTEN" = 1 ] && contenders+=(worker_listen)
+nc=${#contenders[@]}
 for r in $(seq 1 "$RUNS"); do
   order=()
-  for k in 0 1 2 3; do order+=("${contenders[$(( (k + r - 1) % 4 ))]}"); done
+  for k in $(seq 0 $(( nc - 1 ))); do order+=("${contenders[$(( (k + r - 1) % nc ))]}"); done
   for c in "${order[@]}"; do
     bench_say "run $r/$RUNS: $c"
     "run_$c" "$r"
@@ -198,6 +227,17 @@ printf '%-40s with the worker (send) %s, (e2e) %s, with the SDK %s, with autocan
 busy() { awk -v w="$1" '$1 == w {for (i = 5; i <= NF; i++) if (index($i, "fake=") == 1) print 100 * substr($i, 6) / $4}' "$BENCH_TMP/results" | median; }
 printf '%-40s with the worker (send) %s%%, (e2e) %s%%, with the SDK %s%%, with autocannon %s%%  (its CPU time over the wall clock)\n' \
   "the fake busy" "$(fmt "$(busy worker-send)")" "$(fmt "$(busy worker-e2e)")" "$(fmt "$(busy sdk)")" "$(fmt "$(busy ceiling)")"
+if [ "$LISTEN" = 1 ]; then
+  wl=$(col worker-listen 3 | median)
+  printf '%-40s %6s codes/s  (runs: %s; %s)\n' "oracode worker (send), listening" "$(fmt "$wl")" \
+    "$(col worker-listen 3 | list)" "$(kv worker-listen notifications | median) notifications of $(( 3 * N )) changes heard per run"
+  q=$(ratios worker-listen worker-send | median)
+  printf '%-40s %s%%  target <= 5%%  [%s]  (per run: %s)\n' "slowdown with a listener (send)" \
+    "$(fmt "$(awk -v x="$q" 'BEGIN {print 100 * (1 - x)}')" 1)" "$(verdict "$q" 0.95)" \
+    "$(ratios worker-listen worker-send | while read -r x; do fmt "$(awk -v x="$x" 'BEGIN {print 100 * (1 - x)}')" 1; echo "%"; done | paste -sd, - | sed 's/,/, /g')"
+  printf '%-40s without %s, listening %s  (medians; the worker'"'"'s own process)\n' \
+    "client CPU per code (µs), worker (send)" "$(per_code worker-send cpu)" "$(per_code worker-listen cpu)"
+fi
 printf '%-40s VmRSS %s MB before the first run, %s MB after the last; VmHWM %s MB; private (RssAnon) %s MB -> %s MB\n' \
-  "worker memory ($(( 2 * RUNS )) issuing runs)" "$(mb "$rss0")" "$(mb "$rss1")" "$(mb "$hwm1")" "$(mb "$anon0")" "$(mb "$anon1")"
+  "worker memory ($(( (LISTEN == 1 ? 3 : 2) * RUNS )) issuing runs)" "$(mb "$rss0")" "$(mb "$rss1")" "$(mb "$hwm1")" "$(mb "$anon0")" "$(mb "$anon1")"
 echo "# worker memory after each run (kB): $(awk '$1 ~ /^worker/ {printf "%s %s: %s %s %s; ", $1, $2, $(NF - 2), $(NF - 1), $NF}' "$BENCH_TMP/results")"

@@ -11,6 +11,7 @@
 #   bench/poll.sh         polling cost with 10,000 codes in flight
 #   bench/trigger.sh      the booking trigger's cost on 100,000 inserts
 #   bench/rate.sh         Seam's create limit under a backfill over 20 locks (about 4 minutes)
+#   bench/events.sh       a burst of 20,000 status changes with and without a LISTENing client
 # and prints the machine, then every benchmark's report. The BENCH_* variables of each script
 # pass through (e.g. BENCH_RUNS=5). Takes about 24 minutes on the 2-core machine (bench/issue.sh makes 5 runs unless BENCH_RUNS says otherwise).
 set -euo pipefail
@@ -33,7 +34,7 @@ trap 'rm -rf "$out"' EXIT
 cat "$out/machine" >&2
 
 status=0
-for b in match_slot issue poll trigger rate; do
+for b in match_slot issue poll trigger rate events; do
   echo "# ---- bench/$b.sh" >&2
   start=$SECONDS
   if "$BENCH_DIR/$b.sh" >"$out/$b" 2>"$out/$b.err"; then
@@ -47,7 +48,7 @@ done
 
 echo
 cat "$out/machine"
-for b in match_slot issue poll trigger rate; do
+for b in match_slot issue poll trigger rate events; do
   echo
   echo "## bench/$b.sh"
   cat "$out/$b"

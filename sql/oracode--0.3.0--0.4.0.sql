@@ -56,6 +56,14 @@ CREATE OR REPLACE FUNCTION @extschema@.oracode_cancel_code(id bigint) RETURNS or
     AS 'MODULE_PATHNAME', 'oracode_cancel_code' LANGUAGE C VOLATILE;
 
 ---------------------------------------------------------------------------
+-- Events (issue 16): every status change is announced with NOTIFY
+-- oracode_code_status at commit (src/status_notify.c), and so is a PIN that
+-- reaches a code already set, which changes `code` alone.
+---------------------------------------------------------------------------
+CREATE OR REPLACE TRIGGER access_codes_events AFTER UPDATE OF status, code ON oracode.access_codes
+    FOR EACH ROW EXECUTE FUNCTION oracode.record_status_change();
+
+---------------------------------------------------------------------------
 -- Monitoring reads no personal data (issue 14): oracode.pending loses the
 -- guest's name. A column cannot be dropped from a view in place.
 ---------------------------------------------------------------------------

@@ -275,12 +275,14 @@ $$;
 ---------------------------------------------------------------------------
 -- History and immutability of requests
 ---------------------------------------------------------------------------
--- Record every status change (the insert counts as the change to 'queued').
+-- Record every status change (the insert counts as the change to 'queued'),
+-- and announce it with NOTIFY oracode_code_status at commit; a PIN that
+-- reaches a code already set (an UPDATE of code alone) is announced too.
 CREATE FUNCTION oracode.record_status_change() RETURNS trigger
     AS 'MODULE_PATHNAME', 'oracode_record_status_change' LANGUAGE C;
 -- A row whose created_at is older than the inserting transaction was created
 -- elsewhere (a restore, a copy between databases) and brings its events with it.
-CREATE TRIGGER access_codes_events AFTER UPDATE OF status ON oracode.access_codes
+CREATE TRIGGER access_codes_events AFTER UPDATE OF status, code ON oracode.access_codes
     FOR EACH ROW EXECUTE FUNCTION oracode.record_status_change();
 CREATE TRIGGER access_codes_events_insert AFTER INSERT ON oracode.access_codes
     FOR EACH ROW WHEN (NEW.created_at >= transaction_timestamp())
