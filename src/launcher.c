@@ -7,7 +7,7 @@
  * dynamic background worker for it, which it is told about (bgw_notify_pid)
  * when it starts and stops. A worker that stops is started again after a
  * delay that depends on why: its database has no oracode extension (10 s),
- * it could not connect (no such database: 5 s doubling to 60 s), DROP
+ * it could not connect (no such database: 5 s for a minute, then 30 s), DROP
  * DATABASE stopped it (10 s, longer than the drop waits for sessions), or it
  * ended on an error (5 s, as the postmaster restarted the one static worker
  * of 0.3). A reload adds and removes databases. Being connected to none, the
@@ -38,7 +38,8 @@
 
 #define RESTART_DELAY_MS		5000	/* after a worker ended on an error */
 #define NO_EXTENSION_DELAY_MS	10000	/* a database without the extension */
-#define NO_CONNECTION_MAX_MS	60000	/* cap of the doubling delay when it cannot connect */
+#define NO_CONNECTION_FAST_TRIES 12	/* it cannot connect: every 5 s for a minute, */
+#define NO_CONNECTION_SLOW_MS	30000	/* then every 30 s */
 #define DROPPED_DELAY_MS		10000	/* DROP DATABASE waits 5 s for sessions to end */
 #define NO_WORKER_SLOT_DELAY_MS 10000	/* max_worker_processes reached */
 
@@ -60,7 +61,12 @@ oracode_launcher_register(void)
 	BackgroundWorker bgw;
 
 	memset(&bgw, 0, sizeof(bgw));
-	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	/*
+	 * A connection to no database (as PostgreSQL's logical replication
+	 * launcher has): it gets the signal handling of a backend, whose SIGUSR1
+	 * sets the latch when a worker we started starts or stops.
+	 */
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	/* never on a hot standby: only a primary may send codes */
 	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	bgw.bgw_restart_time = 5;
@@ -284,16 +290,16 @@ entry_worker_stopped(int i)
 	if (state == OC_DB_STOPPING)
 		return;
 	if (dropped)
-		entry_set_state(e, OC_DB_DROPPED, DROPPED_DELAY_MS);
+	{
+		/* still listed: it may be created again, but is not looked for often */
+		entry_set_state(e, OC_DB_DROPPED, le->connect_failures++ == 0 ? DROPPED_DELAY_MS : NO_CONNECTION_SLOW_MS);
+	}
 	else if (!connected)
 	{
-		long		delay = RESTART_DELAY_MS;
+		/* a database being created is found within 5 s; a missing one is not retried as often */
+		long		delay = ++le->connect_failures <= NO_CONNECTION_FAST_TRIES ?
+			RESTART_DELAY_MS : NO_CONNECTION_SLOW_MS;
 
-		le->connect_failures++;
-		if (le->connect_failures < 8)
-			delay = Min((long) RESTART_DELAY_MS << (le->connect_failures - 1), NO_CONNECTION_MAX_MS);
-		else
-			delay = NO_CONNECTION_MAX_MS;
 		entry_set_state(e, OC_DB_NO_CONNECTION, delay);
 		oracode_shared = e;
 		oracode_shared_set_error("the worker could not connect to database \"%s\" (see the server log); trying again in %ld s",
@@ -385,6 +391,7 @@ oracode_launcher_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	if (oracode_shared_all == NULL)
 		proc_exit(1);
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	pgstat_report_appname("oracode launcher");
 	entries = MemoryContextAllocZero(TopMemoryContext, sizeof(LauncherEntry) * oracode_shared_all->ndbs);
 	SpinLockAcquire(&oracode_shared_all->mutex);

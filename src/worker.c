@@ -102,6 +102,12 @@ worker_attach(void)
 	oracode_shared->worker_latch = MyLatch;
 	oracode_shared->dboid = MyDatabaseId;
 	oracode_shared->attached_seq = seq;
+	/* what the launcher noted about starting us is over */
+	if (oracode_shared->db_state == OC_DB_NO_CONNECTION || oracode_shared->db_state == OC_DB_NO_WORKER_SLOT)
+	{
+		oracode_shared->last_error[0] = '\0';
+		oracode_shared->last_error_at = 0;
+	}
 	oracode_shared->no_extension = false;
 	oracode_shared->dropped_at = 0;
 	oracode_shared->started_at = now;
