@@ -10,8 +10,9 @@
 #   bench/issue.sh        issuing throughput: worker vs Seam's JS SDK vs the fake's ceiling; memory
 #   bench/poll.sh         polling cost with 10,000 codes in flight
 #   bench/trigger.sh      the booking trigger's cost on 100,000 inserts
+#   bench/multidb.sh      many databases: 10 × 2,000 codes against one database's 20,000
 # and prints the machine, then every benchmark's report. The BENCH_* variables of each script
-# pass through (e.g. BENCH_RUNS=5). Takes about 20 minutes on the 2-core machine (bench/issue.sh makes 5 runs unless BENCH_RUNS says otherwise).
+# pass through (e.g. BENCH_RUNS=5). Takes about 25 minutes on the 2-core machine (bench/issue.sh makes 5 runs unless BENCH_RUNS says otherwise).
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$BENCH_DIR")
@@ -32,7 +33,7 @@ trap 'rm -rf "$out"' EXIT
 cat "$out/machine" >&2
 
 status=0
-for b in match_slot issue poll trigger; do
+for b in match_slot issue poll trigger multidb; do
   echo "# ---- bench/$b.sh" >&2
   start=$SECONDS
   if "$BENCH_DIR/$b.sh" >"$out/$b" 2>"$out/$b.err"; then
@@ -46,7 +47,7 @@ done
 
 echo
 cat "$out/machine"
-for b in match_slot issue poll trigger; do
+for b in match_slot issue poll trigger multidb; do
   echo
   echo "## bench/$b.sh"
   cat "$out/$b"
