@@ -98,6 +98,11 @@ run_contender() {
     sleep 0.5
   done
   last=$(for db in "$@"; do bench_sql "$db" "SELECT max(at) FROM oracode.access_code_events WHERE new_status = 'unset'"; done | sort | tail -n 1)
+  # when each database's first and last code were sent, from the key: how evenly the workers shared the fake
+  bench_say "$name run $r, per database (first unset, last unset, s after the key): $(for db in "$@"; do
+    bench_sql "$db" "SELECT format('%s %s-%s', current_database(), round(extract(epoch FROM min(at) - '$t0'::timestamptz), 1),
+                            round(extract(epoch FROM max(at) - '$t0'::timestamptz), 1))
+                     FROM oracode.access_code_events WHERE new_status = 'unset'"; done | paste -sd, -)"
   secs=$(bench_sql postgres "SELECT extract(epoch FROM '$last'::timestamptz - '$t0'::timestamptz)")
   sent=0; bad=0
   for db in "$@"; do
