@@ -6,7 +6,8 @@
 #    own database's key (the code's workspace at the fake is the key's);
 #  - a reload adds a database (mt_d) and removes one (mt_b), a listed
 #    database without the extension (mt_e) gets no worker until it has it;
-#  - a wrong key in one database pauses that one only;
+#  - a wrong key in one database pauses that one only; Seam down for one workspace holds up
+#    only the databases of that workspace;
 #  - DROP DATABASE of a served database is not held up by its worker, and the
 #    others go on sending;
 #  - kill -9 of one database's worker: the postmaster restarts every process
@@ -118,6 +119,16 @@ put_key mt_a "$key_a"; q postgres "SELECT pg_reload_conf()" >/dev/null
 tap_ok "mt_a's key fixed and reloaded: its request is sent" wait_until 30 is_sent R-A3 mt_a
 tap_is "$(q mt_a "SELECT pid FROM oracode.worker_health") $(q mt_c "SELECT pid FROM oracode.worker_health")" "$pid_a $pid_c" \
   "no worker restarted for it"
+
+# --- Seam down for workspace B: mt_c and mt_d retry, mt_a (workspace A) sends -------------------------
+curl -sS -X POST -H 'Content-Type: application/json' -d "{\"workspace_id\":\"$ws_b\",\"routes\":[\"/access_codes/create\"]}" \
+  "$FAKE_URL/_fake/simulate_workspace_outage" >/dev/null
+book R-C6 mt_c "$dev_b" 46; book R-A6 mt_a "$dev_a1" 46
+tap_ok "workspace B down: mt_c's request was tried and not sent" wait_until 30 eval \
+  '[ "$(q mt_c "SELECT attempts >= 1 AND seam_access_code_id IS NULL FROM oracode.access_codes WHERE booking_ref = '"'R-C6'"'")" = t ]'
+tap_ok "meanwhile mt_a (workspace A) sends" wait_until 30 is_sent R-A6 mt_a
+fake_call POST /_oracode/end_outage "{\"workspace_id\":\"$ws_b\"}" >/dev/null
+tap_ok "workspace B back: mt_c's request is sent" wait_until 30 is_sent R-C6 mt_c
 
 # --- DROP DATABASE of a served database while the others send --------------------------------------
 for i in 1 2 3; do book "R-A4$i" mt_a "$dev_a1" $((20 + 3 * i)); book "R-C4$i" mt_c "$dev_b" $((20 + 3 * i)); done
