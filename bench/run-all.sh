@@ -12,8 +12,9 @@
 #   bench/trigger.sh      the booking trigger's cost on 100,000 inserts
 #   bench/rate.sh         Seam's create limit under a backfill over 20 locks (about 4 minutes)
 #   bench/events.sh       a burst of 20,000 status changes with and without a LISTENing client
+#   bench/multidb.sh      many databases: 10 × 2,000 codes against one database's 20,000
 # and prints the machine, then every benchmark's report. The BENCH_* variables of each script
-# pass through (e.g. BENCH_RUNS=5). Takes about 24 minutes on the 2-core machine (bench/issue.sh makes 5 runs unless BENCH_RUNS says otherwise).
+# pass through (e.g. BENCH_RUNS=5). Takes about 30 minutes on the 2-core machine (bench/issue.sh makes 5 runs unless BENCH_RUNS says otherwise).
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$BENCH_DIR")
@@ -34,7 +35,7 @@ trap 'rm -rf "$out"' EXIT
 cat "$out/machine" >&2
 
 status=0
-for b in match_slot issue poll trigger rate events; do
+for b in match_slot issue poll trigger rate events multidb; do
   echo "# ---- bench/$b.sh" >&2
   start=$SECONDS
   if "$BENCH_DIR/$b.sh" >"$out/$b" 2>"$out/$b.err"; then
@@ -48,7 +49,7 @@ done
 
 echo
 cat "$out/machine"
-for b in match_slot issue poll trigger rate events; do
+for b in match_slot issue poll trigger rate events multidb; do
   echo
   echo "## bench/$b.sh"
   cat "$out/$b"

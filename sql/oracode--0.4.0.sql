@@ -1172,6 +1172,23 @@ CREATE FUNCTION oracode.worker_state(OUT preloaded boolean, OUT pid integer,
 COMMENT ON FUNCTION oracode.worker_state() IS
     'the background worker''s shared state: pid, last poll, send and sync, 401 pause, current error, last success';
 
+-- Every database's worker (oracode.database may name several), for the DBA:
+-- one row per database named, no rows without shared_preload_libraries.
+CREATE FUNCTION oracode.worker_state_all(OUT database text, OUT state text, OUT pid integer,
+        OUT started_at timestamptz, OUT last_poll_at timestamptz, OUT last_send_at timestamptz,
+        OUT last_sync_at timestamptz, OUT paused_unauthorized boolean, OUT last_error text,
+        OUT last_error_at timestamptz, OUT next_start_at timestamptz, OUT last_success_at timestamptz)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'oracode_worker_state_all' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION oracode.worker_state_all() IS
+    'the shared state of the worker of every database in oracode.database, and the launcher''s view of it';
+
+-- Is a database one of those oracode.database names (so served by a worker)?
+CREATE FUNCTION oracode.worker_serves(database text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'oracode_worker_serves' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION oracode.worker_serves(text) IS
+    'whether the database is one of those named in oracode.database';
+
 ---------------------------------------------------------------------------
 -- Reports. None of them has the PIN (access_codes.code), so a monitoring
 -- role can read them all; they run with the rights of the extension's owner.
@@ -1267,18 +1284,19 @@ COMMENT ON VIEW oracode.time_to_set IS
 -- One row: is the worker doing its job for this database?
 --   state: running | paused (Seam refused the key) | stopped (no worker process)
 --          | standby (in recovery: the worker starts at promotion)
---          | other database (the worker serves oracode.database, not this one)
+--          | other database (oracode.database does not name this one)
 --          | not preloaded (oracode is not in shared_preload_libraries)
 CREATE VIEW oracode.worker_health AS
 SELECT CASE WHEN NOT w.preloaded THEN 'not preloaded'
             WHEN pg_catalog.pg_is_in_recovery() THEN 'standby'
-            WHEN current_setting('oracode.database', true) IS DISTINCT FROM current_database()
-              THEN 'other database'
+            WHEN NOT oracode.worker_serves(current_database()) THEN 'other database'
             WHEN w.pid IS NULL THEN 'stopped'
             WHEN w.paused_unauthorized THEN 'paused'
             ELSE 'running' END AS state,
        w.pid IS NOT NULL AS running, w.pid, w.preloaded,
-       current_setting('oracode.database', true) AS database,
+       CASE WHEN oracode.worker_serves(current_database())
+            THEN current_database()::text COLLATE "default"    -- one of several: this one
+            ELSE current_setting('oracode.database', true) END AS database,
        pg_catalog.pg_is_in_recovery() AS in_recovery,
        w.started_at, w.last_poll_at, w.last_send_at, w.last_sync_at,
        q.queued, q.queued_due,
@@ -1307,6 +1325,22 @@ COMMENT ON COLUMN oracode.worker_health.last_success_at IS
 COMMENT ON COLUMN oracode.worker_health.oldest_in_flight_age IS
     'how long ago the oldest create still without a recorded answer (status sending) was sent';
 
+-- One row per database in oracode.database: is its worker doing its job? For
+-- the DBA of a cluster that serves several databases (readable from any of them).
+--   state: running | paused | starting | restarting (it stopped; next_start_at)
+--          | no extension (the database has no oracode: looked at again every 10 s)
+--          | cannot connect (no such database?) | dropped | no worker slot (max_worker_processes)
+--          | stopping (the name left oracode.database) | over max_databases | standby
+CREATE VIEW oracode.worker_health_all AS
+SELECT w.database,
+       CASE WHEN pg_catalog.pg_is_in_recovery() THEN 'standby' ELSE w.state END AS state,
+       w.pid IS NOT NULL AS running, w.pid, w.started_at, w.last_poll_at, w.last_send_at,
+       w.last_sync_at, w.paused_unauthorized, w.last_error, w.last_error_at, w.next_start_at,
+       w.last_success_at
+FROM oracode.worker_state_all() w;
+COMMENT ON VIEW oracode.worker_health_all IS
+    'the worker of every database in oracode.database: state, pid, last poll, send and sync, 401 pause, last error';
+
 ---------------------------------------------------------------------------
 -- Who may read what. The views are for monitoring: pg_monitor (and every
 -- role granted it) reads them. Nobody but the owner reads the tables, and
@@ -1319,6 +1353,10 @@ GRANT USAGE ON SCHEMA oracode TO pg_monitor;
 GRANT EXECUTE ON FUNCTION oracode.worker_state() TO pg_monitor;
 GRANT SELECT ON oracode.status_counts, oracode.capacity, oracode.pending, oracode.set_times,
                 oracode.time_to_set, oracode.worker_health TO pg_monitor;
+REVOKE ALL ON FUNCTION oracode.worker_state_all(), oracode.worker_serves(text) FROM PUBLIC;
+REVOKE ALL ON oracode.worker_health_all FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION oracode.worker_state_all(), oracode.worker_serves(text) TO pg_monitor;
+GRANT SELECT ON oracode.worker_health_all TO pg_monitor;
 
 -- The hotel's security question: which PINs still open a door they should not? Codes sent to
 -- a lock and still valid there whose booking was cancelled, deleted, moved or changed after

@@ -7,7 +7,11 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "commands/dbcommands.h"
 #include "miscadmin.h"
+#include "nodes/pg_list.h"
+#include "nodes/value.h"
 #include "utils/guc.h"
 
 #include "guc.h"
@@ -27,6 +31,10 @@ int			oracode_create_rate_limit = 10;
 int			oracode_batch_size = 100;
 int			oracode_retry_max_delay = 600;
 int			oracode_max_response_size = 32 * 1024;
+int			oracode_max_databases = 16;
+
+/* The database a worker serves (set by the worker; backends look theirs up). */
+char	   *oracode_key_database = NULL;
 char	   *oracode_workspace_id = NULL;
 
 /*
@@ -70,6 +78,128 @@ check_api_url(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/*
+ * Split oracode.database into names: comma-separated, white space around a
+ * name ignored, a name in double quotes may hold commas, spaces or quotes
+ * (doubled). Case is kept: a name is a database's name as it is spelled.
+ * Returns a List of palloc'd strings, or NIL with *error set when the text
+ * is malformed.
+ */
+List *
+oracode_database_list(const char *value, const char **error)
+{
+	List	   *names = NIL;
+	const char *p = value ? value : "";
+
+	*error = NULL;
+	for (;;)
+	{
+		StringInfoData name;
+		bool		quoted = false;
+
+		while (isspace((unsigned char) *p))
+			p++;
+		if (*p == '\0' && names == NIL)
+			return NIL;			/* an empty setting: no database */
+		initStringInfo(&name);
+		if (*p == '"')
+		{
+			quoted = true;
+			for (p++;; p++)
+			{
+				if (*p == '\0')
+				{
+					*error = "a double quote is not closed";
+					return NIL;
+				}
+				if (*p == '"' && p[1] == '"')
+					p++;
+				else if (*p == '"')
+				{
+					p++;
+					break;
+				}
+				appendStringInfoChar(&name, *p);
+			}
+		}
+		else
+		{
+			while (*p != '\0' && *p != ',')
+				appendStringInfoChar(&name, *p++);
+			/* trailing white space is not part of the name */
+			while (name.len > 0 && isspace((unsigned char) name.data[name.len - 1]))
+				name.data[--name.len] = '\0';
+		}
+		while (isspace((unsigned char) *p))
+			p++;
+		if (name.len == 0 && !quoted)
+		{
+			*error = "a name is empty";
+			return NIL;
+		}
+		if (name.len >= NAMEDATALEN)
+		{
+			*error = "a name is longer than a database name can be";
+			return NIL;
+		}
+		if (!list_member(names, makeString(name.data)))
+			names = lappend(names, makeString(name.data));
+		if (*p == '\0')
+			return names;
+		if (*p != ',')
+		{
+			*error = "text follows a quoted name";
+			return NIL;
+		}
+		p++;
+	}
+}
+
+/* Free what oracode_database_list returned. */
+void
+oracode_database_list_free(List *names)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		pfree(strVal(lfirst(lc)));
+	list_free_deep(names);
+}
+
+/* Is name one of the databases in oracode.database? */
+bool
+oracode_database_listed(const char *name)
+{
+	const char *error;
+	List	   *names = oracode_database_list(oracode_database, &error);
+	ListCell   *lc;
+
+	bool		found = false;
+
+	foreach(lc, names)
+	{
+		if (strcmp(strVal(lfirst(lc)), name) == 0)
+			found = true;
+	}
+	oracode_database_list_free(names);
+	return found;
+}
+
+/* A malformed list of databases is refused when set. */
+static bool
+check_database(char **newval, void **extra, GucSource source)
+{
+	const char *error;
+
+	oracode_database_list_free(oracode_database_list(*newval, &error));
+	if (error != NULL)
+	{
+		GUC_check_errdetail("oracode.database is a comma-separated list of database names: %s.", error);
+		return false;
+	}
+	return true;
+}
+
 /* Register every oracode.* setting and reserve the prefix. */
 void
 oracode_define_gucs(void)
@@ -96,11 +226,17 @@ oracode_define_gucs(void)
 							   &oracode_webhook_secret, "",
 							   PGC_SIGHUP, secret, NULL, NULL, show_webhook_secret);
 	DefineCustomStringVariable("oracode.database",
-							   "Database the oracode worker connects to.",
-							   NULL, &oracode_database, "postgres",
-							   /* a postmaster setting can only be made while preloading */
-							   process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP,
-							   GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
+							   "Databases the oracode workers serve (comma-separated), one worker each.",
+							   "A reload starts and stops workers to match the list.",
+							   &oracode_database, "postgres",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, check_database, NULL, NULL);
+	/* its shared memory is sized at start: a postmaster setting, made only while preloading */
+	DefineCustomIntVariable("oracode.max_databases",
+							"Most databases oracode.database can name (entries in shared memory).",
+							"Each served database also needs one of max_worker_processes.",
+							&oracode_max_databases, 16, 1, 1024,
+							process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP,
+							0, NULL, NULL, NULL);
 	DefineCustomIntVariable("oracode.poll_interval",
 							"How often the worker polls the status of codes in flight.",
 							NULL, &oracode_poll_interval, 60, 1, 86400,
@@ -157,9 +293,58 @@ oracode_define_gucs(void)
 }
 
 /*
+ * oracode.api_key_file with %d replaced by this process's database name (one
+ * key file per database, so per Seam workspace) and %% by %. NULL with
+ * *problem set when the name is not known here or cannot be part of a path.
+ */
+static char *
+api_key_path(const char **problem)
+{
+	const char *db = oracode_key_database;
+	StringInfoData path;
+	const char *p;
+
+	if (strstr(oracode_api_key_file, "%d") != NULL && db == NULL)
+	{
+		/* a backend (oracode_sync_devices): its own database, from the catalog */
+		if (OidIsValid(MyDatabaseId) && IsTransactionState())
+			db = get_database_name(MyDatabaseId);
+		if (db == NULL)
+		{
+			*problem = "oracode.api_key_file names the database (%d) and this process has none";
+			return NULL;
+		}
+	}
+	initStringInfo(&path);
+	for (p = oracode_api_key_file; *p; p++)
+	{
+		if (p[0] == '%' && p[1] == 'd')
+		{
+			/* a database named ../x must not reach another file */
+			if (strchr(db, '/') != NULL || strcmp(db, "..") == 0 || strcmp(db, ".") == 0)
+			{
+				*problem = "the database's name cannot be part of oracode.api_key_file (it has a slash or is a dot name)";
+				return NULL;
+			}
+			appendStringInfoString(&path, db);
+			p++;
+		}
+		else if (p[0] == '%' && p[1] == '%')
+		{
+			appendStringInfoChar(&path, '%');
+			p++;
+		}
+		else
+			appendStringInfoChar(&path, *p);
+	}
+	return path.data;
+}
+
+/*
  * The API key in force: oracode.api_key, else the first line of
- * oracode.api_key_file (read on every call, so a new key only needs the file
- * rewritten). Returns a palloc'd copy, or NULL with *problem saying why.
+ * oracode.api_key_file, %d replaced by the database's name (read on every
+ * call, so a new key only needs the file rewritten). Returns a palloc'd copy,
+ * or NULL with *problem saying why.
  */
 char *
 oracode_api_key_value(const char **problem)
@@ -167,6 +352,7 @@ oracode_api_key_value(const char **problem)
 	char		buf[1024];
 	FILE	   *f;
 	size_t		n;
+	char	   *path;
 
 	*problem = NULL;
 	if (oracode_api_key && oracode_api_key[0])
@@ -176,7 +362,11 @@ oracode_api_key_value(const char **problem)
 		*problem = "neither oracode.api_key nor oracode.api_key_file is set";
 		return NULL;
 	}
-	f = fopen(oracode_api_key_file, "r");
+	path = api_key_path(problem);
+	if (path == NULL)
+		return NULL;
+	f = fopen(path, "r");
+	pfree(path);
 	if (f == NULL)
 	{
 		*problem = "oracode.api_key_file cannot be read";

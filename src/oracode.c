@@ -7,12 +7,13 @@
 #include "miscadmin.h"
 
 #include "booking_batch.h"
+#include "drop_database.h"
 #include "guc.h"
+#include "launcher.h"
 #include "oracode.h"
 #include "redact.h"
 #include "seam_json.h"
 #include "shmem.h"
-#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -31,5 +32,6 @@ _PG_init(void)
 	if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
 		return;
 	oracode_shmem_register();
-	oracode_worker_register();
+	oracode_drop_database_hook_install();
+	oracode_launcher_register();
 }

@@ -1,5 +1,10 @@
 /*
- * shmem.c — the worker's shared state and waking it when work commits.
+ * shmem.c — the workers' shared state and waking a worker when work commits.
+ *
+ * The state is an array with one entry per database served (shmem.h), sized
+ * by oracode.max_databases at server start. A backend finds its database's
+ * entry by OID (the worker writes it once connected); the wake path does so
+ * without catalog access, since it runs while the transaction commits.
  *
  * Backends wake the worker by setting its latch, but only once the
  * transaction that queued the work has committed: a row the worker cannot
@@ -18,26 +23,36 @@
 #include "storage/shmem.h"
 #include "utils/timestamp.h"
 
+#include "guc.h"
 #include "shmem.h"
 
 PG_FUNCTION_INFO_V1(oracode_wake_worker_trigger);
 
+OracodeSharedAll *oracode_shared_all = NULL;
 OracodeShared *oracode_shared = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static bool wake_at_commit = false;
 
-/* Ask the postmaster for room for our struct. */
+/* Bytes for the array of oracode.max_databases entries. */
+static Size
+oracode_shmem_size(void)
+{
+	return add_size(offsetof(OracodeSharedAll, dbs),
+					mul_size(sizeof(OracodeShared), oracode_max_databases));
+}
+
+/* Ask the postmaster for room for our array. */
 static void
 oracode_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(OracodeShared)));
+	RequestAddinShmemSpace(MAXALIGN(oracode_shmem_size()));
 }
 
-/* Create or attach to the struct. */
+/* Create or attach to the array. */
 static void
 oracode_shmem_startup(void)
 {
@@ -46,13 +61,57 @@ oracode_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	oracode_shared = ShmemInitStruct("oracode", sizeof(OracodeShared), &found);
+	oracode_shared_all = ShmemInitStruct("oracode", oracode_shmem_size(), &found);
 	if (!found)
 	{
-		memset(oracode_shared, 0, sizeof(OracodeShared));
-		SpinLockInit(&oracode_shared->mutex);
+		int			i;
+
+		memset(oracode_shared_all, 0, oracode_shmem_size());
+		SpinLockInit(&oracode_shared_all->mutex);
+		oracode_shared_all->ndbs = oracode_max_databases;
+		for (i = 0; i < oracode_max_databases; i++)
+			SpinLockInit(&oracode_shared_all->dbs[i].mutex);
 	}
 	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * The entry of a database: the one a worker of dboid connected from, else
+ * (no worker connected yet) the one assigned to dbname when that is given.
+ * The entry can be reassigned at any time (its name removed from
+ * oracode.database): callers copy what they read under its spinlock.
+ */
+OracodeShared *
+oracode_shared_for_database(Oid dboid, const char *dbname)
+{
+	static int	last = -1;		/* the wake path asks for the same database every time */
+	OracodeShared *by_name = NULL;
+	int			i;
+
+	if (oracode_shared_all == NULL)
+		return NULL;
+	for (i = -1; i < oracode_shared_all->ndbs; i++)
+	{
+		OracodeShared *e;
+		bool		oid_match,
+					name_match;
+
+		if (i == -1 && (last < 0 || last >= oracode_shared_all->ndbs))
+			continue;
+		e = &oracode_shared_all->dbs[i == -1 ? last : i];
+		SpinLockAcquire(&e->mutex);
+		oid_match = e->in_use && OidIsValid(dboid) && e->dboid == dboid;
+		name_match = e->in_use && dbname != NULL && strcmp(e->dbname, dbname) == 0;
+		SpinLockRelease(&e->mutex);
+		if (oid_match)
+		{
+			last = e - oracode_shared_all->dbs;
+			return e;
+		}
+		if (name_match && by_name == NULL)
+			by_name = e;
+	}
+	return by_name;
 }
 
 /* Install the hooks; call from _PG_init while preloading. */
@@ -65,19 +124,23 @@ oracode_shmem_register(void)
 	shmem_startup_hook = oracode_shmem_startup;
 }
 
-/* Set the worker's latch, if there is a worker. */
+/* Set the latch of this database's worker, if there is a worker. */
 void
 oracode_wake_worker_now(void)
 {
 	Latch	   *latch = NULL;
+	OracodeShared *e;
 
-	if (oracode_shared == NULL)
-		return;
-	SpinLockAcquire(&oracode_shared->mutex);
 	/* the worker's own claims fire the trigger too; it must not wake itself */
-	if (oracode_shared->worker_pid != 0 && oracode_shared->worker_pid != MyProcPid)
-		latch = oracode_shared->worker_latch;
-	SpinLockRelease(&oracode_shared->mutex);
+	if (oracode_shared != NULL)
+		return;
+	e = oracode_shared_for_database(MyDatabaseId, NULL);
+	if (e == NULL)
+		return;
+	SpinLockAcquire(&e->mutex);
+	if (e->in_use && e->dboid == MyDatabaseId && e->worker_pid != 0 && e->worker_pid != MyProcPid)
+		latch = e->worker_latch;
+	SpinLockRelease(&e->mutex);
 	if (latch)
 		SetLatch(latch);
 }

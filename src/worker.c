@@ -1,12 +1,15 @@
 /*
- * worker.c — registration and main loop of the oracode background worker.
+ * worker.c — main loop of the oracode background worker.
  *
- * One worker per cluster, connected to oracode.database. Each turn of the
+ * One worker per database in oracode.database, started by the launcher
+ * (launcher.c) with the index of its database's entry in shared memory. It
+ * exits quietly when its database has no oracode extension (the launcher
+ * tries again later). Each turn of the
  * loop claims work in a short transaction, does the HTTP with no transaction
  * open, and records the answers in another short transaction. It sleeps on
  * its latch, which committing backends set, with the next due row (or the
- * poll interval) as the fallback timeout. Unexpected errors end the process
- * with exit code 1 so that the postmaster starts it again.
+ * poll interval) as the fallback timeout. Unexpected errors end the process,
+ * and the launcher starts it again.
  */
 #include "postgres.h"
 
@@ -37,24 +40,6 @@
 #include "worker_poll.h"
 #include "worker_rate.h"
 #include "worker_send.h"
-
-/* Register the static worker; called from _PG_init while preloading. */
-void
-oracode_worker_register(void)
-{
-	BackgroundWorker bgw;
-
-	memset(&bgw, 0, sizeof(bgw));
-	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	/* never on a hot standby: only a primary may send codes */
-	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	bgw.bgw_restart_time = 5;
-	strlcpy(bgw.bgw_library_name, "oracode", BGW_MAXLEN);
-	strlcpy(bgw.bgw_function_name, "oracode_worker_main", BGW_MAXLEN);
-	strlcpy(bgw.bgw_name, "oracode worker", BGW_MAXLEN);
-	strlcpy(bgw.bgw_type, "oracode worker", BGW_MAXLEN);
-	RegisterBackgroundWorker(&bgw);
-}
 
 /*
  * seam_http's answer hook: keep the health view's current error in step with
@@ -92,22 +77,76 @@ worker_detach(int code, Datum arg)
 	SpinLockRelease(&oracode_shared->mutex);
 }
 
-/* Publish our pid and latch so backends can wake us. */
+/*
+ * Take our database's entry: the name to connect to, if the launcher still
+ * wants this start (the name may have been removed meanwhile, or a restarted
+ * launcher started another worker). Exits quietly otherwise.
+ */
+static void
+worker_claim_entry(Datum arg, char *dbname)
+{
+	int			index = DatumGetInt32(arg);
+	uint32		seq;
+	bool		wanted;
+
+	memcpy(&seq, MyBgworkerEntry->bgw_extra, sizeof(seq));
+	if (oracode_shared_all == NULL || index < 0 || index >= oracode_shared_all->ndbs)
+		proc_exit(0);
+	oracode_shared = &oracode_shared_all->dbs[index];
+	SpinLockAcquire(&oracode_shared->mutex);
+	wanted = oracode_shared->in_use && oracode_shared->launch_seq == seq &&
+		oracode_shared->worker_pid == 0;
+	strlcpy(dbname, oracode_shared->dbname, NAMEDATALEN);
+	SpinLockRelease(&oracode_shared->mutex);
+	if (!wanted)
+		proc_exit(0);
+}
+
+/* Publish our pid and latch so backends can wake us, and our database for them to find. */
 static void
 worker_attach(void)
 {
 	TimestampTz now = GetCurrentTimestamp();	/* not under the spinlock */
+	uint32		seq;
 
 	if (oracode_shared == NULL)
 		return;
+	memcpy(&seq, MyBgworkerEntry->bgw_extra, sizeof(seq));
 	SpinLockAcquire(&oracode_shared->mutex);
+	if (!oracode_shared->in_use || oracode_shared->launch_seq != seq || oracode_shared->worker_pid != 0)
+	{
+		/* the launcher gave the entry away, or another worker took it, while we connected */
+		SpinLockRelease(&oracode_shared->mutex);
+		oracode_shared = NULL;
+		proc_exit(0);
+	}
 	oracode_shared->worker_pid = MyProcPid;
 	oracode_shared->worker_latch = MyLatch;
+	oracode_shared->dboid = MyDatabaseId;
+	oracode_shared->attached_seq = seq;
+	/* what the launcher noted about starting us is over */
+	if (oracode_shared->db_state == OC_DB_NO_CONNECTION || oracode_shared->db_state == OC_DB_NO_WORKER_SLOT)
+	{
+		oracode_shared->last_error[0] = '\0';
+		oracode_shared->last_error_at = 0;
+	}
+	oracode_shared->no_extension = false;
+	oracode_shared->dropped_at = 0;
 	oracode_shared->started_at = now;
 	oracode_shared->paused_unauthorized = false;
 	SpinLockRelease(&oracode_shared->mutex);
 	before_shmem_exit(worker_detach, (Datum) 0);
 	seam_http_answer_hook = worker_note_answer;
+}
+
+/* No oracode extension here (any more): say so to the launcher and end quietly. */
+static void
+worker_exit_no_extension(void)
+{
+	SpinLockAcquire(&oracode_shared->mutex);
+	oracode_shared->no_extension = true;
+	SpinLockRelease(&oracode_shared->mutex);
+	proc_exit(0);
 }
 
 /* Note the time of a finished step (and the pause state) for the health view. */
@@ -251,11 +290,14 @@ oracode_worker_main(Datum arg)
 	bool		no_key_noted = false;
 	TimestampTz key_checked_at = 0;
 	TimestampTz last_sync = 0;
+	char		dbname[NAMEDATALEN];
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(oracode_database, NULL, 0);
+	worker_claim_entry(arg, dbname);
+	BackgroundWorkerInitializeConnection(dbname, NULL, 0);
+	oracode_key_database = MemoryContextStrdup(TopMemoryContext, dbname);
 
 	/*
 	 * The worker runs as a superuser: a search_path from ALTER DATABASE ...
@@ -265,10 +307,13 @@ oracode_worker_main(Datum arg)
 	SetConfigOption("search_path", ORACODE_PINNED_SEARCH_PATH, PGC_SUSET, PGC_S_OVERRIDE);
 	pgstat_report_appname("oracode worker");
 	worker_attach();
-	ereport(LOG, (errmsg("oracode worker started in database \"%s\"", oracode_database)));
 
 	CacheRegisterSyscacheCallback(EXTENSIONOID, extension_changed, (Datum) 0);
 	CacheRegisterSyscacheCallback(NAMESPACEOID, extension_changed, (Datum) 0);
+	/* a database without the extension costs no process: the launcher looks again later */
+	if (!extension_ready())
+		worker_exit_no_extension();
+	ereport(LOG, (errmsg("oracode worker started in database \"%s\"", dbname)));
 
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "oracode worker loop", ALLOCSET_DEFAULT_SIZES);
 	have_key = seam_http_have_key();
@@ -318,7 +363,7 @@ oracode_worker_main(Datum arg)
 			sleep_ms = (long) oracode_poll_interval * 1000;
 		}
 		else if (!extension_ready())
-			sleep_ms = 10000;
+			worker_exit_no_extension();
 		else if (!paused)
 		{
 			bool		unauthorized = false;
