@@ -17,7 +17,7 @@
 #    left without a worker says so in worker_health_all.
 # Prints TAP. Honours PG_BINDIR (scripts/cluster.sh).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=../ha/tap.sh
 . test/ha/tap.sh
 # shellcheck source=../../scripts/cluster.sh
