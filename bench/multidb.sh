@@ -37,7 +37,6 @@ done
 [ $(( N % K )) = 0 ] || bench_die "BENCH_N ($N) must be a multiple of BENCH_DBS ($K)"
 PER=$(( N / K ))
 MANY=$(for i in $(seq 1 "$K"); do echo "bm_$i"; done)
-MANY_LIST=$(echo $MANY | tr ' ' ',')
 
 bench_prepare
 bench_say "starting a throwaway cluster"
