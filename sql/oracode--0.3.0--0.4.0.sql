@@ -441,6 +441,24 @@ COMMENT ON VIEW oracode.capacity IS
     'live codes (not failed, cancelled or expired, not yet ended) per device against its code_limit';
 COMMENT ON COLUMN oracode.capacity.next_end IS 'when the first live code ends and frees a place';
 
+-- Many databases (issue 15): oracode.database may name several, one worker
+-- each, started by a launcher. worker_health says 'other database' only for a
+-- database the list does not name; worker_health_all shows every worker.
+CREATE FUNCTION oracode.worker_state_all(OUT database text, OUT state text, OUT pid integer,
+        OUT started_at timestamptz, OUT last_poll_at timestamptz, OUT last_send_at timestamptz,
+        OUT last_sync_at timestamptz, OUT paused_unauthorized boolean, OUT last_error text,
+        OUT last_error_at timestamptz, OUT next_start_at timestamptz, OUT last_success_at timestamptz)
+    RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'oracode_worker_state_all' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION oracode.worker_state_all() IS
+    'the shared state of the worker of every database in oracode.database, and the launcher''s view of it';
+
+-- Is a database one of those oracode.database names (so served by a worker)?
+CREATE FUNCTION oracode.worker_serves(database text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'oracode_worker_serves' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION oracode.worker_serves(text) IS
+    'whether the database is one of those named in oracode.database';
+
 -- worker_state() gains last_success_at: its row type changes, and the view over it with it.
 DROP VIEW oracode.worker_health;
 DROP FUNCTION oracode.worker_state();
@@ -460,13 +478,14 @@ COMMENT ON FUNCTION oracode.worker_state() IS
 CREATE VIEW oracode.worker_health AS
 SELECT CASE WHEN NOT w.preloaded THEN 'not preloaded'
             WHEN pg_catalog.pg_is_in_recovery() THEN 'standby'
-            WHEN current_setting('oracode.database', true) IS DISTINCT FROM current_database()
-              THEN 'other database'
+            WHEN NOT oracode.worker_serves(current_database()) THEN 'other database'
             WHEN w.pid IS NULL THEN 'stopped'
             WHEN w.paused_unauthorized THEN 'paused'
             ELSE 'running' END AS state,
        w.pid IS NOT NULL AS running, w.pid, w.preloaded,
-       current_setting('oracode.database', true) AS database,
+       CASE WHEN oracode.worker_serves(current_database())
+            THEN current_database()::text COLLATE "default"    -- one of several: this one
+            ELSE current_setting('oracode.database', true) END AS database,
        pg_catalog.pg_is_in_recovery() AS in_recovery,
        w.started_at, w.last_poll_at, w.last_send_at, w.last_sync_at,
        q.queued, q.queued_due,
@@ -792,53 +811,12 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
            (SELECT min(held.due) FROM held)) - now())
 $$;
 
--- Many databases (issue 15): oracode.database may name several, one worker
--- each, started by a launcher. worker_health says 'other database' only for a
--- database the list does not name; worker_health_all shows every worker.
-CREATE FUNCTION oracode.worker_state_all(OUT database text, OUT state text, OUT pid integer,
-        OUT started_at timestamptz, OUT last_poll_at timestamptz, OUT last_send_at timestamptz,
-        OUT last_sync_at timestamptz, OUT paused_unauthorized boolean, OUT last_error text,
-        OUT last_error_at timestamptz, OUT next_start_at timestamptz, OUT last_success_at timestamptz)
-    RETURNS SETOF record
-    AS 'MODULE_PATHNAME', 'oracode_worker_state_all' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION oracode.worker_state_all() IS
-    'the shared state of the worker of every database in oracode.database, and the launcher''s view of it';
-
--- Is a database one of those oracode.database names (so served by a worker)?
-CREATE FUNCTION oracode.worker_serves(database text) RETURNS boolean
-    AS 'MODULE_PATHNAME', 'oracode_worker_serves' LANGUAGE C STABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION oracode.worker_serves(text) IS
-    'whether the database is one of those named in oracode.database';
-
-CREATE OR REPLACE VIEW oracode.worker_health AS
-SELECT CASE WHEN NOT w.preloaded THEN 'not preloaded'
-            WHEN pg_catalog.pg_is_in_recovery() THEN 'standby'
-            WHEN NOT oracode.worker_serves(current_database()) THEN 'other database'
-            WHEN w.pid IS NULL THEN 'stopped'
-            WHEN w.paused_unauthorized THEN 'paused'
-            ELSE 'running' END AS state,
-       w.pid IS NOT NULL AS running, w.pid, w.preloaded,
-       CASE WHEN oracode.worker_serves(current_database())
-            THEN current_database()::text COLLATE "default"    -- one of several: this one
-            ELSE current_setting('oracode.database', true) END AS database,
-       pg_catalog.pg_is_in_recovery() AS in_recovery,
-       w.started_at, w.last_poll_at, w.last_send_at, w.last_sync_at,
-       q.queued, q.queued_due,
-       now() - q.oldest_due AS oldest_queued_age,
-       q.in_flight,
-       w.paused_unauthorized, w.last_error, w.last_error_at,
-       w.last_success_at,
-       now() - q.oldest_sent AS oldest_in_flight_age
-FROM oracode.worker_state() w,
-     (SELECT count(*) FILTER (WHERE a.status = 'queued') AS queued,
-             count(*) FILTER (WHERE a.status = 'queued' AND coalesce(a.issue_at, a.created_at) <= now()) AS queued_due,
-             min(greatest(a.created_at, a.issue_at)) FILTER (WHERE a.status = 'queued'
-                 AND coalesce(a.issue_at, a.created_at) <= now()) AS oldest_due,
-             count(*) FILTER (WHERE a.status IN ('sending', 'unset', 'setting')) AS in_flight,
-             min(a.sent_at) FILTER (WHERE a.status = 'sending') AS oldest_sent
-      FROM oracode.access_codes a
-      WHERE a.status IN ('queued', 'sending', 'unset', 'setting')) q;
-
+-- One row per database in oracode.database: is its worker doing its job? For
+-- the DBA of a cluster that serves several databases (readable from any of them).
+--   state: running | paused | starting | restarting (it stopped; next_start_at)
+--          | no extension (the database has no oracode: looked at again every 10 s)
+--          | cannot connect (no such database?) | dropped | no worker slot (max_worker_processes)
+--          | stopping (the name left oracode.database) | over max_databases | standby
 CREATE VIEW oracode.worker_health_all AS
 SELECT w.database,
        CASE WHEN pg_catalog.pg_is_in_recovery() THEN 'standby' ELSE w.state END AS state,

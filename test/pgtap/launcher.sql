@@ -6,17 +6,7 @@
 SET client_min_messages = warning;
 SELECT plan(13);
 
-CREATE FUNCTION pg_temp.wait_for(q text, secs numeric DEFAULT 20) RETURNS boolean
-LANGUAGE plpgsql AS $$
-DECLARE ok boolean; deadline timestamptz := clock_timestamp() + make_interval(secs => secs);
-BEGIN
-  LOOP
-    EXECUTE q INTO ok;
-    IF ok THEN RETURN true; END IF;
-    IF clock_timestamp() > deadline THEN RETURN false; END IF;
-    PERFORM pg_sleep(0.1);
-  END LOOP;
-END $$;
+\ir helpers.psql
 
 SELECT ok(pg_temp.wait_for($$SELECT state = 'running' FROM oracode.worker_health$$), 'the worker runs');
 SELECT is((SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'oracode launcher' AND datname IS NULL), 1::bigint,

@@ -16,17 +16,7 @@ SELECT plan(54);
 \set lock `curl -sS -X POST -H 'Content-Type: application/json' -d "{\"api_key\":\"$FAKE_API_KEY\",\"name\":\"Report lock\",\"time_zone\":\"UTC\"}" "$FAKE_URL/_oracode/seed_lock"`
 SELECT (:'lock'::jsonb ->> 'device_id')::uuid AS dev \gset
 SELECT oracode_sync_devices() > 0 AS synced \gset
-CREATE FUNCTION pg_temp.wait_for(q text, secs numeric DEFAULT 20) RETURNS boolean
-LANGUAGE plpgsql AS $$
-DECLARE ok boolean; deadline timestamptz := clock_timestamp() + make_interval(secs => secs);
-BEGIN
-  LOOP
-    EXECUTE q INTO ok;
-    IF ok THEN RETURN true; END IF;
-    IF clock_timestamp() > deadline THEN RETURN false; END IF;
-    PERFORM pg_sleep(0.1);
-  END LOOP;
-END $$;
+\ir helpers.psql
 ALTER SYSTEM SET oracode.api_key = 'seam_wrong_key_for_reports';
 SELECT pg_reload_conf();
 SELECT pg_sleep(0.5);
