@@ -174,7 +174,8 @@ run_ceiling() {
 
 : >"$BENCH_TMP/results"
 contenders=(worker_send sdk ceiling worker_e2e)
-[ "$LISTEN" = 1 ] && contenders+=(worker_listen)
+# the listening run right after the one without, so that their ratio compares neighbours in time
+[ "$LISTEN" = 1 ] && contenders=(worker_send worker_listen sdk ceiling worker_e2e)
 nc=${#contenders[@]}
 for r in $(seq 1 "$RUNS"); do
   order=()

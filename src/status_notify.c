@@ -4,8 +4,9 @@
  * notification.
  *
  * status_events.c hands over every change it sees (the ones that write
- * oracode.access_code_events, and the first change of the requests a
- * statement's bookings write together). A worker batch or a bulk import
+ * oracode.access_code_events, the first change of the requests a
+ * statement's bookings write together, and a PIN reaching a code already
+ * set, as set to set). A worker batch or a bulk import
  * records hundreds of changes in one transaction; one NOTIFY each would
  * cost each its own queue entry, and its own comparison against every
  * notification already pending. So the changes are kept here as JSON

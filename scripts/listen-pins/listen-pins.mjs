@@ -4,8 +4,8 @@
 //
 // Usage: node scripts/listen-pins/listen-pins.mjs BOOKING_REF [TIMEOUT_SECONDS]
 //   Connects with the usual libpq variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD),
-//   prints one JSON line {"id", "booking_ref", "device_id", "code"} per code of the booking that
-//   is set with its PIN, and exits 0 once it printed one; exits 1 after the timeout (default 600).
+//   waits for a code of the booking to be set with its PIN, prints it as one JSON line
+//   {"id", "booking_ref", "device_id", "code"} and exits 0; exits 1 after the timeout (default 600).
 // Install its one package (pg, pinned in package.json) with `npm ci` in this directory.
 import pg from 'pg';
 
