@@ -913,9 +913,13 @@ seam_body_create_code(const char *device_id, const char *name, TimestampTz start
 	return finish_body(obj);
 }
 
-/* Body of /access_codes/list for a batch of Seam access code ids. */
+/*
+ * Body of /access_codes/list for a batch of Seam access code ids: the first
+ * page (page_cursor NULL), or the one a previous page's next_page_cursor
+ * names, with the same ids.
+ */
 char *
-seam_body_list_codes_by_ids(char **ids, int n)
+seam_body_list_codes_by_ids(char **ids, int n, const char *page_cursor)
 {
 	cJSON	   *obj = cJSON_CreateObject();
 	cJSON	   *arr = cJSON_AddArrayToObject(obj, "access_code_ids");
@@ -923,6 +927,8 @@ seam_body_list_codes_by_ids(char **ids, int n)
 
 	for (i = 0; i < n; i++)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(to_utf8(ids[i])));
+	if (page_cursor != NULL)
+		cJSON_AddStringToObject(obj, "page_cursor", page_cursor);
 	return finish_body(obj);
 }
 

@@ -97,7 +97,10 @@ extern bool seam_is_uuid(const char *s);
 
 extern char *seam_body_create_code(const char *device_id, const char *name, TimestampTz starts_at,
 								   TimestampTz ends_at, const TodZone *zone, bool daily);
-extern char *seam_body_list_codes_by_ids(char **ids, int n);
+extern char *seam_body_list_codes_by_ids(char **ids, int n, const char *page_cursor);
+
+/* The most pages of one listing the worker reads before it gives up on it. */
+#define SEAM_LIST_MAX_PAGES 50
 extern char *seam_body_list_codes_by_device(const char *device_id, const char *page_cursor);
 extern char *seam_body_list_devices(const char *page_cursor);
 extern char *seam_body_list_devices_page(const char *page_cursor, int limit);

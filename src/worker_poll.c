@@ -102,6 +102,35 @@ match_answer(HTAB *hash, Size keysize, PolledCode *codes, int r, const SeamAcces
 	}
 }
 
+/*
+ * Read one page of a poll's answer and note the claimed codes it lists.
+ * False, with why filled, when the page failed or cannot be read: a garbled
+ * code in the list could be one of ours, so the whole answer is unreadable.
+ * *cursor is the next page's cursor, NULL on the last page.
+ */
+static bool
+read_page(const SeamResponse *resp, HTAB *hash, Size keysize, PolledCode *codes, int r,
+		  char **cursor, char *why, size_t whylen, bool *unauthorized)
+{
+	SeamAccessCode *acs = NULL;
+	int			nacs = 0;
+	const char *problem = NULL;
+
+	*cursor = NULL;
+	if (wj_credentials_refused(resp))
+		*unauthorized = true;
+	if (resp->status == 200 &&
+		seam_parse_access_codes(resp->body.data, &acs, &nacs, cursor, &problem))
+	{
+		match_answer(hash, keysize, codes, r, acs, nacs);
+		return true;
+	}
+	wj_describe_failure(resp, why, whylen);
+	if (resp->status == 200)
+		snprintf(why, whylen, "unreadable code list: %s", problem);
+	return false;
+}
+
 /* Claim due codes, list them at Seam in batches, record what came back. */
 bool
 worker_poll_cycle(bool *unauthorized)
@@ -149,7 +178,7 @@ worker_poll_cycle(bool *unauthorized)
 	for (r = 0; r < nreq; r++)
 	{
 		reqs[r].path = "/access_codes/list";
-		reqs[r].body = seam_body_list_codes_by_ids(ids + r * per, Min(per, n - r * per));
+		reqs[r].body = seam_body_list_codes_by_ids(ids + r * per, Min(per, n - r * per), NULL);
 	}
 	pgstat_report_activity(STATE_RUNNING, psprintf("oracode: polling %d codes in %d requests", n, nreq));
 	seam_http_perform(reqs, nreq);
@@ -161,31 +190,31 @@ worker_poll_cycle(bool *unauthorized)
 	results = cJSON_CreateArray();
 	for (r = 0; r < nreq; r++)
 	{
-		SeamAccessCode *acs = NULL;
-		int			nacs = 0;
-		const char *problem = NULL;
+		SeamResponse *resp = &reqs[r].resp;
 		char	   *cursor = NULL;
 		bool		ok;
-		bool		more;			/* the answer says more pages follow */
 		char		why[512];
+		int			page = 1;
 		int			k;
 
+		/* every page of the answer is parsed in answer_cxt, kept until its codes are recorded */
 		MemoryContextSwitchTo(answer_cxt);
-		/* a garbled code in the list could be one of ours: then the whole answer is unreadable */
-		ok = reqs[r].resp.status == 200 &&
-			seam_parse_access_codes(reqs[r].resp.body.data, &acs, &nacs, &cursor, &problem);
-		/* a page with more after it cannot prove that a code is gone */
-		more = cursor != NULL;
-		if (wj_credentials_refused(&reqs[r].resp))
-			*unauthorized = true;
-		if (!ok)
+		ok = read_page(resp, hash, keysize, codes, r, &cursor, why, sizeof(why), unauthorized);
+		/* a page with more after it cannot prove that a code is gone: read on, with the same ids */
+		while (ok && cursor != NULL && page < SEAM_LIST_MAX_PAGES)
 		{
-			wj_describe_failure(&reqs[r].resp, why, sizeof(why));
-			if (reqs[r].resp.status == 200)
-				snprintf(why, sizeof(why), "unreadable code list: %s", problem);
+			SeamRequest *next = palloc0(sizeof(SeamRequest));
+
+			next->path = "/access_codes/list";
+			next->body = seam_body_list_codes_by_ids(ids + r * per, Min(per, n - r * per), cursor);
+			seam_http_perform(next, 1);
+			worker_rate_note(&next->resp);
+			resp = &next->resp;
+			page++;
+			ok = read_page(resp, hash, keysize, codes, r, &cursor, why, sizeof(why), unauthorized);
+			if (!ok && resp->status == 200)
+				snprintf(why + strlen(why), sizeof(why) - strlen(why), " (page %d)", page);
 		}
-		else
-			match_answer(hash, keysize, codes, r, acs, nacs);
 		MemoryContextSwitchTo(turn_cxt);
 
 		for (k = r * per; k < Min(n, (r + 1) * per); k++)
@@ -196,12 +225,14 @@ worker_poll_cycle(bool *unauthorized)
 			if (!ok)
 			{
 				cJSON_AddStringToObject(res, "error", psprintf("status poll failed: %s", why));
-				if (reqs[r].resp.retry_after >= 0)
-					cJSON_AddNumberToObject(res, "retry_after", reqs[r].resp.retry_after);
+				if (resp->retry_after >= 0)
+					cJSON_AddNumberToObject(res, "retry_after", resp->retry_after);
+				codes[k].found = NULL;	/* a page read before may have found it */
 			}
-			else if (codes[k].found == NULL && more)
+			else if (codes[k].found == NULL && cursor != NULL)
 				cJSON_AddStringToObject(res, "error",
-										"status poll incomplete: the code list has more pages, so the code's absence proves nothing");
+										psprintf("status poll incomplete: the code list has more than %d pages, so the code's absence proves nothing",
+												 SEAM_LIST_MAX_PAGES));
 			else
 			{
 				cJSON_AddBoolToObject(res, "found", codes[k].found != NULL);

@@ -154,15 +154,12 @@ create_result(int64 id, const char *device_id, SeamResponse *resp, const CreateH
 	return r;
 }
 
-/* The most pages of one device's code list read for a reconciliation. */
-#define MAX_LIST_PAGES 50
-
 /* One device's code list for a reconciliation, page by page, each page read once. */
 typedef struct ListPages
 {
-	SeamResponse *pages[MAX_LIST_PAGES];
-	SeamAccessCode *codes[MAX_LIST_PAGES];	/* a page's codes, when it was read */
-	int			ncodes[MAX_LIST_PAGES];
+	SeamResponse *pages[SEAM_LIST_MAX_PAGES];
+	SeamAccessCode *codes[SEAM_LIST_MAX_PAGES];	/* a page's codes, when it was read */
+	int			ncodes[SEAM_LIST_MAX_PAGES];
 	int			npages;
 	int			unreadable;		/* a 200 page that could not be read, or -1 */
 	const char *problem;		/* why that page could not be read, or why the pages
@@ -199,9 +196,9 @@ fetch_list_pages(const char *device_id, SeamResponse *first, ListPages *lp)
 		}
 		if (cursor == NULL)
 			return;
-		if (lp->npages == MAX_LIST_PAGES)
+		if (lp->npages == SEAM_LIST_MAX_PAGES)
 		{
-			lp->problem = psprintf("The device's code list has more than %d pages.", MAX_LIST_PAGES);
+			lp->problem = psprintf("The device's code list has more than %d pages.", SEAM_LIST_MAX_PAGES);
 			return;
 		}
 		req = palloc0(sizeof(SeamRequest));

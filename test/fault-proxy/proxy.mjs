@@ -18,7 +18,8 @@
 //   POST /_proxy/clear                                       remove every rule
 //   GET  /_proxy/stats        {requests, forwarded, faults, log_size, in_flight}
 //   GET  /_proxy/log[?path=P&since=MS]  one entry per request: {seq, t, t_done, path, device_id,
-//        name, auth (first 12 hex of sha256 of the bearer token), fault, status, upstream_status}
+//        name, auth (first 12 hex of sha256 of the bearer token), fault, status, upstream_status,
+//        next_page (it asked for the page after one the first_page action answered)}
 //   POST /_proxy/reset_stats                                 zero the counters and the log
 //
 // RULE: {"path":"/access_codes/create", "device_id":"…", "action":A, "count":N, "probability":P, …}
@@ -279,6 +280,7 @@ function makeProxy(opt) {
       seq: ++state.seq, t: Date.now(), t_done: null, path, device_id: deviceId,
       name: typeof json?.name === 'string' ? json.name : null, auth: authPrint(req.headers.authorization),
       fault: rule ? action : null, status: null, upstream_status: null,
+      next_page: json?.page_cursor === PROXY_CURSOR,
     };
     if (opt.logLimit > state.log.length) state.log.push(entry);
 

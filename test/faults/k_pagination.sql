@@ -4,7 +4,7 @@
 -- pagination: has_next_page, next_page_cursor). Such a page proves nothing: the worker must
 -- read the next page, find the codes and adopt them. Had it trusted the first page, it would
 -- have created every lost code a second time (a code cannot be deleted). Status polls answered
--- the same way keep their codes' status rather than reading them as gone.
+-- the same way read the next page too, rather than reading the codes as gone.
 \ir common.psql
 SELECT faults.begin('k paginated lists');
 \set devs `"$FAULTS_CTL" seed 2 k`
@@ -33,12 +33,13 @@ SELECT faults.wait_for(format('SELECT faults.unsettled(%L) = 0', :'devs'), 60) A
 \set lists `"$FAULTS_CTL" proxy_log /access_codes/list`
 SELECT count(*) AS creates_sent, count(*) FILTER (WHERE upstream_status IS NOT NULL) AS creates_forwarded
   FROM faults.creates(:'log', :'devs') \gset
-SELECT count(*) FILTER (WHERE e ->> 'fault' = 'first_page') AS first_pages
+SELECT count(*) FILTER (WHERE e ->> 'fault' = 'first_page') AS first_pages,
+       count(*) FILTER (WHERE (e ->> 'next_page')::boolean AND e ->> 'device_id' IS NULL) AS poll_next_pages
   FROM jsonb_array_elements(:'lists'::jsonb) e \gset
 SELECT (faults.finish('k paginated lists', :'devs', :'fake', :creates_sent)).scenario IS NOT NULL AS finished \gset
 \set crashes `"$FAULTS_CTL" log_count "$LOGSZ" 'exited with exit code|terminated by signal'`
 
-SELECT plan(8);
+SELECT plan(9);
 SELECT is(:queued, 8, '8 requests queued over 2 locks');
 SELECT ok(:'settled', 'every request reached set');
 SELECT cmp_ok(:first_pages, '>=', 4, 'listings were answered with a first page that says more follow');
@@ -46,5 +47,6 @@ SELECT is(duplicates, 0, 'no code was created twice: a page with more after it p
 SELECT is(at_fake, requests, 'the fake holds exactly one code per request') FROM faults.results WHERE scenario = 'k paginated lists';
 SELECT is(adopted, 6, 'the 6 codes made unanswered were adopted from a later page, not sent again') FROM faults.results WHERE scenario = 'k paginated lists';
 SELECT is(:creates_forwarded, 8, 'the fake received exactly 8 creates');
+SELECT cmp_ok(:poll_next_pages, '>=', 1, 'a status poll answered with a first page asked for the next one, with the same ids');
 SELECT ok(faults.worker_pid() = :pid0 AND :crashes = 0, 'the worker never crashed or restarted');
 SELECT * FROM finish();
