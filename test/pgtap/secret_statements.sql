@@ -20,7 +20,7 @@ SELECT pg_reload_conf();
 SELECT pg_sleep(0.3);
 
 -- one session per statement (test/pgtap/secret_probes.sh): run it, then stay idle
-\set nprobes `test/pgtap/secret_probes.sh 8`
+\set nprobes `test/pgtap/secret_probes.sh 20`
 
 CREATE FUNCTION pg_temp.probes_idle() RETURNS bigint LANGUAGE sql AS $$
   SELECT count(*) FROM pg_stat_activity WHERE application_name = 'oc_secret_probe' AND state LIKE 'idle%'
@@ -28,7 +28,7 @@ $$;
 SET oc.nprobes = :nprobes;
 DO $$
 BEGIN
-  FOR i IN 1..100 LOOP
+  FOR i IN 1..200 LOOP
     EXIT WHEN pg_temp.probes_idle() >= current_setting('oc.nprobes')::int;
     PERFORM pg_sleep(0.1);
     PERFORM pg_stat_clear_snapshot();   -- a transaction sees one snapshot of activity otherwise
@@ -40,13 +40,17 @@ CREATE ROLE oc_secret_monitor;
 GRANT pg_monitor TO oc_secret_monitor;
 SET ROLE oc_secret_monitor;
 SELECT count(*) AS probes_seen FROM pg_stat_activity WHERE application_name = 'oc_secret_probe' AND state LIKE 'idle%' \gset
-SELECT count(*) AS probes_shown FROM pg_stat_activity WHERE application_name = 'oc_secret_probe' AND query LIKE '%' || :'tok_a' || :'tok_b' || '%' \gset
-SELECT coalesce(string_agg(query, E'\n'), '') AS shown FROM pg_stat_activity WHERE application_name = 'oc_secret_probe' AND query LIKE '%' || :'tok_a' || :'tok_b' || '%' \gset
+-- (idle ones: while a statement is being parsed, before any hook sees it, PostgreSQL shows its
+-- raw text as the running query for that moment; README, "Secrets")
+SELECT count(*) AS probes_shown FROM pg_stat_activity WHERE application_name = 'oc_secret_probe' AND state LIKE 'idle%'
+   AND query LIKE '%' || :'tok_a' || :'tok_b' || '%' \gset
+SELECT coalesce(string_agg(query, E'\n'), '') AS shown FROM pg_stat_activity WHERE application_name = 'oc_secret_probe'
+   AND state LIKE 'idle%' AND query LIKE '%' || :'tok_a' || :'tok_b' || '%' \gset
 SELECT count(*) AS probes_oracode FROM pg_stat_activity WHERE application_name = 'oc_secret_probe' AND query ILIKE '%oracode%' \gset
 RESET ROLE;
 
 -- let the sessions end, then put everything back (the probes were never reloaded)
-\! sleep 8.5
+\! sleep 20.5
 ALTER SYSTEM RESET oracode.api_key;
 ALTER SYSTEM RESET oracode.webhook_secret;
 ALTER DATABASE :"db" RESET oracode.webhook_secret;
