@@ -318,8 +318,11 @@ function record(file, req, res, path, query) {
 function personalAccessToken(db, state, req, res) {
   const token = /^Bearer (seam_at\S*)$/.exec(req.headers.authorization ?? '')?.[1];
   if (token === undefined) return true;
+  // answered only once the whole body is in, as Seam would (and the recorder then has it whole)
   const refuse = (status, type, message) => {
-    res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { type, message }, ok: false }));
+    req.on('end', () => res.writeHead(status, { 'Content-Type': 'application/json' })
+      .end(JSON.stringify({ error: { type, message }, ok: false })));
+    req.resume();
     return false;
   };
   const workspace = req.headers['seam-workspace'];
