@@ -46,12 +46,17 @@
  * Seam. A 2xx clears it; a timeout, a lost connection or a 5xx sets it, so
  * that a Seam that hangs or fails shows while it lasts, not only in each
  * row's last_error. Other answers (a 4xx refusing one request, a 429 asking
- * one lock to wait) say nothing about Seam's health.
+ * one lock to wait) say nothing about Seam's health. A code list's answer
+ * also tells whether Seam holds the whole workspace back (worker_rate.c):
+ * every page of every poll and reconciliation passes here.
  */
 static void
 worker_note_answer(const SeamRequest *req)
 {
 	const SeamResponse *resp = &req->resp;
+
+	if (strcmp(req->path, "/access_codes/list") == 0)
+		worker_rate_note(resp);
 
 	if (resp->status >= 200 && resp->status < 300)
 		oracode_shared_note_success();

@@ -182,8 +182,6 @@ worker_poll_cycle(bool *unauthorized)
 	}
 	pgstat_report_activity(STATE_RUNNING, psprintf("oracode: polling %d codes in %d requests", n, nreq));
 	seam_http_perform(reqs, nreq);
-	for (r = 0; r < nreq; r++)
-		worker_rate_note(&reqs[r].resp);
 
 	/* each answer is parsed in a context of its own, emptied before the next */
 	answer_cxt = AllocSetContextCreate(turn_cxt, "oracode poll answer", ALLOCSET_DEFAULT_SIZES);
@@ -208,7 +206,6 @@ worker_poll_cycle(bool *unauthorized)
 			next->path = "/access_codes/list";
 			next->body = seam_body_list_codes_by_ids(ids + r * per, Min(per, n - r * per), cursor);
 			seam_http_perform(next, 1);
-			worker_rate_note(&next->resp);
 			resp = &next->resp;
 			page++;
 			ok = read_page(resp, hash, keysize, codes, r, &cursor, why, sizeof(why), unauthorized);

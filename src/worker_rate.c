@@ -28,7 +28,7 @@ static TimestampTz workspace_until = 0;
 /* 429s to the workspace in a row, for the delay when Seam gives no Retry-After. */
 static int	workspace_strikes = 0;
 
-/* Heed the answer to a request that is not a create: a 429 holds the workspace. */
+/* Heed the answer to a code list (worker.c's answer hook): a 429 holds the workspace. */
 void
 worker_rate_note(const SeamResponse *resp)
 {

@@ -8,7 +8,7 @@
 
 #include "seam_http.h"
 
-/* heed the answer to a request that is not a create (a code list) */
+/* heed the answer to a code list (called by the worker's answer hook) */
 extern void worker_rate_note(const SeamResponse *resp);
 /* milliseconds until the workspace may be asked again; 0 when it may now */
 extern long worker_rate_workspace_wait_ms(void);

@@ -672,13 +672,7 @@ worker_send_cycle(bool *unauthorized)
 	/* a device whose list has more pages: read them before anything is concluded from it */
 	lists = palloc0(sizeof(ListPages) * Max(nrec, 1));
 	for (i = 0; i < nrec; i++)
-	{
-		int			p;
-
 		fetch_list_pages(req_device[i], &reqs[i].resp, &lists[i]);
-		for (p = 0; p < lists[i].npages; p++)
-			worker_rate_note(lists[i].pages[p]);
-	}
 	sent_at = perform_creates(reqs + nrec, req_device + nrec, holds, ncre, activity);
 	worker_send_flush();		/* when no create of this batch went out */
 
