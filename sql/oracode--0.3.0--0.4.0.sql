@@ -4,6 +4,18 @@
 -- New columns first: the views below read them. A lock's code_constraints
 -- (the longest name it keeps, whether names must be unique), and a code's
 -- times as Seam reports them (issue 13).
+-- The statuses of a request, as sets: all, at_seam (Seam's own statuses: the code exists
+-- there and is polled), final, live (not final), pending (live, not yet set) or unsent
+-- (never reached Seam). The names are defined once, in src/code_status.c; IMMUTABLE, so a
+-- call folds into a constant array and a partial index matches as with a literal list.
+CREATE FUNCTION oracode.statuses(kind text) RETURNS text[]
+    AS 'MODULE_PATHNAME', 'oracode_statuses' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- Every role may read the sets: a partial index's predicate and a CHECK call it whoever
+-- plans a query on oracode.access_codes (the names are no secret). Revoked first, as by the
+-- install script's REVOKE ALL ON ALL FUNCTIONS, so both leave the same privileges.
+REVOKE ALL ON FUNCTION oracode.statuses(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION oracode.statuses(text) TO PUBLIC;
+
 ALTER TABLE oracode.devices
     ADD COLUMN code_name_max_length integer,
     ADD COLUMN code_names_unique boolean NOT NULL DEFAULT false;
@@ -82,7 +94,7 @@ FROM oracode.access_codes a
 JOIN oracode.devices d ON d.device_id = a.device_id
 LEFT JOIN LATERAL (SELECT max(ev.at) AS last_change FROM oracode.access_code_events ev
                    WHERE ev.access_code_id = a.id) e ON true
-WHERE a.status IN ('queued', 'sending', 'unset', 'setting');
+WHERE a.status = ANY (oracode.statuses('pending'));
 COMMENT ON VIEW oracode.pending IS
     'requests queued, sending, unset or setting, with their age, next attempt and last error';
 REVOKE ALL ON oracode.pending FROM PUBLIC;
@@ -100,7 +112,7 @@ SELECT a.id, a.device_id, d.display_name, a.booking_ref, a.status,
 FROM oracode.access_codes a
 JOIN oracode.devices d ON d.device_id = a.device_id
 WHERE a.superseded_by IS NOT NULL
-  AND a.status IN ('unset', 'setting', 'set', 'unknown', 'removing')
+  AND a.status = ANY (oracode.statuses('at_seam'))
   AND coalesce(a.seam_ends_at, a.ends_at) > now();
 COMMENT ON VIEW oracode.stale_codes IS
     'codes still valid at a lock whose booking was cancelled, deleted, moved or changed after they were sent';
@@ -141,246 +153,10 @@ CREATE TRIGGER access_codes_seam_times BEFORE UPDATE OF seam_starts_at, seam_end
     EXECUTE FUNCTION oracode.note_seam_times();
 REVOKE ALL ON FUNCTION oracode.note_seam_times() FROM PUBLIC;
 
--- Settle unanswered creates from the device's codes at Seam: adopt a code
--- created under our name, else send again. Never resend before this ran, and
--- never resend a create Seam answered with a code id (an oracode_answer_anomaly
--- in errors): such a request fails instead.
--- A lock may cut a code's name: names begin with the request's id ("#42 Smith"),
--- so a code whose name is a cut of ours that keeps "#42" whole is ours; one cut
--- inside the id ("#4") could be any of several requests, and proves nothing.
---   [{device_id, ids:[...], ok:true, codes:[seam access codes of that device]}]
---   [{device_id, ids:[...], ok:false, error, retry_after}]  (listing failed: try later)
-CREATE OR REPLACE FUNCTION oracode.worker_apply_reconcile(results jsonb) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  r jsonb;
-  row oracode.access_codes;
-  ac jsonb;
-  token text;
-  answered boolean;
-BEGIN
-  FOR r IN SELECT value FROM jsonb_array_elements(results) LOOP
-    FOR row IN SELECT * FROM oracode.access_codes a
-               WHERE a.id IN (SELECT jsonb_array_elements_text(r -> 'ids')::bigint)
-                 AND a.status = 'sending' AND a.reconcile
-               ORDER BY a.id FOR UPDATE LOOP
-      IF NOT (r ->> 'ok')::boolean THEN
-        UPDATE oracode.access_codes a SET last_error = r ->> 'error',
-               next_attempt_at = now() + oracode.retry_delay(a.attempts, (r ->> 'retry_after')::int)
-         WHERE a.id = row.id;
-        CONTINUE;
-      END IF;
-      token := '#' || row.id;
-      SELECT c INTO ac FROM jsonb_array_elements(r -> 'codes') c
-       WHERE c ->> 'device_id' = row.device_id::text
-         AND (c ->> 'name' = row.seam_name
-              OR (starts_with(row.seam_name, token || ' ') AND starts_with(row.seam_name, c ->> 'name')
-                  AND (c ->> 'name' = token OR starts_with(c ->> 'name', token || ' '))))
-         AND NOT EXISTS (SELECT 1 FROM oracode.access_codes o
-                         WHERE o.seam_access_code_id = c ->> 'access_code_id')
-       ORDER BY c ->> 'name' = row.seam_name DESC, c ->> 'access_code_id' LIMIT 1;
-      answered := coalesce(row.errors @> '[{"error_code": "oracode_answer_anomaly"}]', false);
-      IF ac IS NOT NULL THEN
-        UPDATE oracode.access_codes a
-           SET status = oracode.seam_status(ac ->> 'status'), seam_access_code_id = ac ->> 'access_code_id',
-               code = coalesce(ac ->> 'code', a.code),
-               errors = CASE WHEN answered THEN coalesce(a.errors, '[]'::jsonb) ELSE '[]'::jsonb END
-                        || CASE WHEN jsonb_typeof(ac -> 'errors') = 'array' THEN ac -> 'errors' ELSE '[]'::jsonb END,
-               warnings = ac -> 'warnings',
-               seam_starts_at = (ac ->> 'starts_at')::timestamptz, seam_ends_at = (ac ->> 'ends_at')::timestamptz,
-               reconcile = false, last_error = NULL,
-               next_attempt_at = oracode.next_poll(CASE WHEN coalesce(ac ->> 'code', a.code) IS NULL THEN 'unset'
-                                                        ELSE oracode.seam_status(ac ->> 'status') END,
-                                                   coalesce((ac ->> 'ends_at')::timestamptz, a.ends_at)),
-               status_detail = format('adopted %s from the device''s code list after %s',
-                                      ac ->> 'access_code_id', coalesce(row.status_detail, 'no answer to the create'))
-         WHERE a.id = row.id;
-      ELSIF EXISTS (SELECT 1 FROM jsonb_array_elements(r -> 'codes') c
-                    WHERE c ->> 'device_id' = row.device_id::text AND length(c ->> 'name') > 0
-                      AND length(c ->> 'name') < length(token) AND starts_with(token, c ->> 'name')
-                      AND NOT EXISTS (SELECT 1 FROM oracode.access_codes o
-                                      WHERE o.seam_access_code_id = c ->> 'access_code_id')) THEN
-        -- a name cut inside the id: it may be ours; sending again could make a second code
-        UPDATE oracode.access_codes a
-           SET last_error = 'reconciliation inconclusive: the lock cut a code''s name inside the request id',
-               next_attempt_at = now() + oracode.retry_delay(a.attempts)
-         WHERE a.id = row.id;
-      ELSIF answered THEN
-        UPDATE oracode.access_codes a
-           SET status = 'failed', reconcile = false,
-               last_error = 'answer anomaly: Seam answered the create with another request''s code, and ours is not in the device''s code list; the create is not sent again',
-               status_detail = 'Seam answered the create with another request''s code; not sent again'
-         WHERE a.id = row.id;
-      ELSE
-        UPDATE oracode.access_codes a
-           SET status = 'queued', reconcile = false, next_attempt_at = now(),
-               status_detail = format('not in the device''s code list after %s; will send again',
-                                      coalesce(row.status_detail, 'no answer to the create'))
-         WHERE a.id = row.id;
-      END IF;
-    END LOOP;
-  END LOOP;
-END $$;
-
--- Record polled statuses: [{id, found:true, access_code:{...}}, {id, found:false}, {id, error, retry_after}]
--- A code's end is Seam's where Seam reported one (seam_ends_at), else the matched one.
-CREATE OR REPLACE FUNCTION oracode.worker_apply_poll_results(results jsonb) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  r jsonb;
-  poll_interval interval := current_setting('oracode.poll_interval')::interval;
-BEGIN
-  -- oracode.seam_status() and oracode.next_poll() written out, as in
-  -- worker_apply_create_results
-  WITH polled AS (
-    SELECT (e ->> 'id')::bigint AS id, e -> 'access_code' AS ac,
-           -- an access-code error (is_access_code_error) fails the request; warnings stay warnings
-           (SELECT x FROM jsonb_array_elements(CASE WHEN jsonb_typeof(e -> 'access_code' -> 'errors') = 'array'
-                                                   THEN e -> 'access_code' -> 'errors' ELSE '[]' END) x
-             WHERE coalesce((x ->> 'is_access_code_error')::boolean, false) LIMIT 1) AS code_error
-    FROM jsonb_array_elements(results) e
-    WHERE NOT e ? 'error' AND coalesce((e ->> 'found')::boolean, false)),
-  found AS (
-    SELECT id, ac, code_error,
-           CASE WHEN code_error IS NOT NULL THEN 'failed'
-                WHEN ac ->> 'status' IN ('unset', 'setting', 'set', 'removing', 'unknown')
-                THEN ac ->> 'status' ELSE 'unknown' END AS st
-    FROM polled)
-  UPDATE oracode.access_codes a
-     SET status = f.st, code = coalesce(f.ac ->> 'code', a.code),
-         errors = f.ac -> 'errors', warnings = f.ac -> 'warnings',
-         seam_starts_at = coalesce((f.ac ->> 'starts_at')::timestamptz, a.seam_starts_at),
-         seam_ends_at = coalesce((f.ac ->> 'ends_at')::timestamptz, a.seam_ends_at),
-         last_error = CASE WHEN f.code_error IS NOT NULL
-                           THEN 'Seam: ' || coalesce(f.code_error ->> 'message', f.code_error ->> 'error_code') END,
-         -- a set code is polled again only at its end, unless its PIN has not come yet
-         next_attempt_at = CASE WHEN f.st = 'set' AND coalesce(f.ac ->> 'code', a.code) IS NOT NULL
-                                     AND NOT coalesce((f.ac ->> 'is_waiting_for_code_assignment')::boolean, false)
-                                THEN greatest(coalesce((f.ac ->> 'ends_at')::timestamptz, a.seam_ends_at, a.ends_at), now())
-                                ELSE now() END + poll_interval,
-         status_detail = CASE WHEN f.code_error IS NOT NULL
-                              THEN format('Seam reported an access code error: %s', coalesce(f.code_error ->> 'error_code', 'unknown'))
-                              WHEN f.st = 'unknown' AND f.ac ->> 'status' <> 'unknown'
-                              THEN format('Seam reported status "%s"', f.ac ->> 'status')
-                              WHEN f.st = 'set' AND (coalesce(f.ac ->> 'code', a.code) IS NULL
-                                                     OR coalesce((f.ac ->> 'is_waiting_for_code_assignment')::boolean, false))
-                              THEN 'set at Seam; waiting for its PIN'
-                              ELSE 'polled' END
-    FROM found f
-   WHERE a.id = f.id AND a.status NOT IN ('failed', 'cancelled', 'expired');
-
-  -- a code whose end has passed is expired, listed or not, and polled no more
-  UPDATE oracode.access_codes a
-     SET status = 'expired', last_error = NULL, status_detail = 'its end has passed'
-    FROM jsonb_array_elements(results) e
-   WHERE a.id = (e ->> 'id')::bigint AND NOT e ? 'error' AND coalesce((e ->> 'found')::boolean, false)
-     AND coalesce(a.seam_ends_at, a.ends_at) <= now() AND a.status NOT IN ('failed', 'cancelled', 'expired');
-
-  FOR r IN SELECT e.value FROM jsonb_array_elements(results) WITH ORDINALITY e(value, n)
-           WHERE e.value ? 'error' OR NOT coalesce((e.value ->> 'found')::boolean, false) ORDER BY e.n LOOP
-    IF r ? 'error' THEN
-      UPDATE oracode.access_codes a SET last_error = r ->> 'error',
-             next_attempt_at = now() + oracode.retry_delay(2, (r ->> 'retry_after')::int)
-       WHERE a.id = (r ->> 'id')::bigint;
-    ELSE
-      -- Seam forgets a code once it is removed from the lock after its end; one gone
-      -- before its end was removed at Seam, and the guest has no working code
-      UPDATE oracode.access_codes a
-         SET status = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN 'expired' ELSE 'failed' END,
-             errors = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN a.errors
-                           ELSE coalesce(a.errors, '[]'::jsonb) || jsonb_build_array(oracode.removed_at_seam(a.status)) END,
-             last_error = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN NULL
-                               ELSE oracode.removed_at_seam(a.status) ->> 'message' END,
-             status_detail = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN 'Seam no longer knows the code after its end'
-                                  ELSE 'Seam no longer lists the code, before its end' END
-       WHERE a.id = (r ->> 'id')::bigint AND a.status NOT IN ('failed', 'cancelled', 'expired');
-    END IF;
-  END LOOP;
-END $$;
-
--- The error a request gets when Seam drops its code before the code's end
--- (a poll that no longer finds it, or a deleted / removed_from_device event).
-CREATE FUNCTION oracode.removed_at_seam(status text) RETURNS jsonb
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT jsonb_build_object('error_code', 'oracode_removed_at_seam',
-           'message', CASE WHEN status = 'set'
-                           THEN 'Seam removed the code before its end; it had been set on the lock.'
-                           ELSE 'Seam removed the code before its end; it had never been set on the lock.' END)
-$$;
-REVOKE ALL ON FUNCTION oracode.removed_at_seam(text) FROM PUBLIC;
-
 -- The signature is checked over bytes now (both overloads of oracode_ingest_webhook).
 DROP FUNCTION oracode.webhook_check_signature(text, text, text, text);
 CREATE FUNCTION oracode.webhook_check_signature(msg_id text, ts text, signatures text, body bytea)
     RETURNS void AS 'MODULE_PATHNAME', 'oracode_webhook_check_signature' LANGUAGE C VOLATILE;
-
--- Apply one verified Seam event once: a repeated event id changes nothing.
--- h: the delivery's headers, names in lower case. Returns 'applied', 'ignored'
--- (no request with that Seam id, or an event type oracode does not act on; it
--- is still recorded) or 'duplicate'.
-CREATE FUNCTION oracode.webhook_apply(h jsonb, ev jsonb) RETURNS text
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-  evid text := coalesce(ev ->> 'event_id', h ->> 'svix-id', h ->> 'webhook-id');
-  etype text := coalesce(ev ->> 'event_type', 'unknown');
-  acid text := ev ->> 'access_code_id';
-  n integer := 0;
-BEGIN
-  INSERT INTO oracode.webhook_events (event_id, event_type, payload) VALUES (evid, etype, ev)
-    ON CONFLICT (event_id) DO NOTHING;
-  IF NOT FOUND THEN
-    RETURN 'duplicate';
-  END IF;
-
-  CASE etype
-  WHEN 'access_code.set_on_device' THEN
-    UPDATE oracode.access_codes a SET status = 'set', code = coalesce(ev ->> 'code', a.code),
-           status_detail = 'webhook: set on the device'
-     WHERE a.seam_access_code_id = acid AND a.status NOT IN ('failed', 'expired', 'cancelled');
-    GET DIAGNOSTICS n = ROW_COUNT;
-  WHEN 'access_code.scheduled_on_device' THEN
-    UPDATE oracode.access_codes a SET code = coalesce(ev ->> 'code', a.code),
-           status_detail = 'webhook: ' || etype
-     WHERE a.seam_access_code_id = acid;
-    GET DIAGNOSTICS n = ROW_COUNT;
-  WHEN 'access_code.changed' THEN
-    -- the event says only that something changed (no PIN, no status): poll the code now
-    UPDATE oracode.access_codes a SET next_attempt_at = now(), status_detail = 'webhook: ' || etype
-     WHERE a.seam_access_code_id = acid AND a.status IN ('unset', 'setting', 'set', 'removing', 'unknown');
-    GET DIAGNOSTICS n = ROW_COUNT;
-  WHEN 'access_code.failed_to_set_on_device' THEN
-    -- an access-code error: the request has failed, Seam's error kept
-    UPDATE oracode.access_codes a
-       SET status = 'failed',
-           errors = coalesce(a.errors, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
-             'error_code', 'failed_to_set_on_device', 'is_access_code_error', true,
-             'message', 'Seam could not set the code on the device.', 'created_at', ev ->> 'occurred_at')),
-           last_error = 'Seam: failed_to_set_on_device', status_detail = 'webhook: ' || etype
-     WHERE a.seam_access_code_id = acid AND a.status NOT IN ('failed', 'expired', 'cancelled');
-    GET DIAGNOSTICS n = ROW_COUNT;
-  WHEN 'access_code.delay_in_setting_on_device' THEN
-    UPDATE oracode.access_codes a
-       SET warnings = coalesce(a.warnings, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
-             'warning_code', replace(etype, 'access_code.', ''), 'created_at', ev ->> 'occurred_at')),
-           last_error = 'Seam: ' || replace(etype, 'access_code.', '')
-     WHERE a.seam_access_code_id = acid;
-    GET DIAGNOSTICS n = ROW_COUNT;
-  WHEN 'access_code.removed_from_device', 'access_code.deleted' THEN
-    -- after its end the code has simply expired; before it, the guest has no working code
-    UPDATE oracode.access_codes a
-       SET status = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN 'expired' ELSE 'failed' END,
-           errors = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN a.errors
-                         ELSE coalesce(a.errors, '[]'::jsonb) || jsonb_build_array(oracode.removed_at_seam(a.status)) END,
-           last_error = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN a.last_error
-                             ELSE oracode.removed_at_seam(a.status) ->> 'message' END,
-           status_detail = 'webhook: ' || etype
-     WHERE a.seam_access_code_id = acid AND a.status NOT IN ('failed', 'expired', 'cancelled');
-    GET DIAGNOSTICS n = ROW_COUNT;
-  ELSE
-    NULL;
-  END CASE;
-  RETURN CASE WHEN n > 0 THEN 'applied' ELSE 'ignored' END;
-END $$;
 
 -- Verify a delivery over the exact bytes Seam sent, then apply it once (oracode.webhook_apply).
 CREATE FUNCTION @extschema@.oracode_ingest_webhook(headers jsonb, body bytea) RETURNS text
@@ -422,7 +198,6 @@ $$;
 COMMENT ON FUNCTION @extschema@.oracode_ingest_webhook(jsonb, text) IS
     'verify a Seam webhook (Svix signature, ±5 min) and apply its event once';
 REVOKE ALL ON FUNCTION oracode.webhook_check_signature(text, text, text, bytea) FROM PUBLIC;
-REVOKE ALL ON FUNCTION oracode.webhook_apply(jsonb, jsonb) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@.oracode_ingest_webhook(jsonb, bytea) FROM PUBLIC;
 
 -- Live codes against code_limit, counted as oracode_create_code counts them (OC003).
@@ -435,7 +210,7 @@ SELECT d.device_id, d.display_name, d.code_limit,
        min(coalesce(a.seam_ends_at, a.ends_at)) AS next_end
 FROM oracode.devices d
 LEFT JOIN oracode.access_codes a ON a.device_id = d.device_id
-      AND a.status NOT IN ('failed', 'cancelled', 'expired') AND coalesce(a.seam_ends_at, a.ends_at) > now()
+      AND a.status <> ALL (oracode.statuses('final')) AND coalesce(a.seam_ends_at, a.ends_at) > now()
 GROUP BY d.device_id;
 COMMENT ON VIEW oracode.capacity IS
     'live codes (not failed, cancelled or expired, not yet ended) per device against its code_limit';
@@ -499,10 +274,10 @@ FROM oracode.worker_state() w,
              count(*) FILTER (WHERE a.status = 'queued' AND coalesce(a.issue_at, a.created_at) <= now()) AS queued_due,
              min(greatest(a.created_at, a.issue_at)) FILTER (WHERE a.status = 'queued'
                  AND coalesce(a.issue_at, a.created_at) <= now()) AS oldest_due,
-             count(*) FILTER (WHERE a.status IN ('sending', 'unset', 'setting')) AS in_flight,
+             count(*) FILTER (WHERE a.status <> 'queued') AS in_flight,
              min(a.sent_at) FILTER (WHERE a.status = 'sending') AS oldest_sent
       FROM oracode.access_codes a
-      WHERE a.status IN ('queued', 'sending', 'unset', 'setting')) q;
+      WHERE a.status = ANY (oracode.statuses('pending'))) q;
 COMMENT ON VIEW oracode.worker_health IS
     'the background worker: state, last poll, send and sync, queue depth, oldest queued age, 401 pause, last error';
 COMMENT ON COLUMN oracode.worker_health.oldest_queued_age IS
@@ -537,14 +312,158 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 REVOKE ALL ON FUNCTION oracode.create_rate_window() FROM PUBLIC;
 
+-- One row per database in oracode.database: is its worker doing its job? For
+-- the DBA of a cluster that serves several databases (readable from any of them).
+--   state: running | paused | starting | restarting (it stopped; next_start_at)
+--          | no extension (the database has no oracode: looked at again every 10 s)
+--          | cannot connect (no such database?) | dropped | no worker slot (max_worker_processes)
+--          | stopping (the name left oracode.database) | over max_databases | standby
+CREATE VIEW oracode.worker_health_all AS
+SELECT w.database,
+       CASE WHEN pg_catalog.pg_is_in_recovery() THEN 'standby' ELSE w.state END AS state,
+       w.pid IS NOT NULL AS running, w.pid, w.started_at, w.last_poll_at, w.last_send_at,
+       w.last_sync_at, w.paused_unauthorized, w.last_error, w.last_error_at, w.next_start_at,
+       w.last_success_at
+FROM oracode.worker_state_all() w;
+COMMENT ON VIEW oracode.worker_health_all IS
+    'the worker of every database in oracode.database: state, pid, last poll, send and sync, 401 pause, last error';
+
+REVOKE ALL ON FUNCTION oracode.worker_state_all(), oracode.worker_serves(text) FROM PUBLIC;
+REVOKE ALL ON oracode.worker_health_all FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION oracode.worker_state_all(), oracode.worker_serves(text) TO pg_monitor;
+GRANT SELECT ON oracode.worker_health_all TO pg_monitor;
+
+---------------------------------------------------------------------------
+-- The code lifecycle in one place (issue 12): the worker hands SQL typed
+-- rows instead of JSON text, and every set of statuses is read from
+-- oracode.statuses(), whose names are defined once in the C library.
+---------------------------------------------------------------------------
+DROP FUNCTION oracode.worker_claim_creates(jsonb);
+DROP FUNCTION oracode.worker_apply_create_results(jsonb);
+DROP FUNCTION oracode.worker_apply_reconcile(jsonb);
+DROP FUNCTION oracode.worker_claim_polls(jsonb);
+DROP FUNCTION oracode.worker_apply_poll_results(jsonb);
+-- Seam's status is mapped to ours in C now (src/code_status.c)
+DROP FUNCTION oracode.seam_status(text);
+
+ALTER TABLE oracode.access_codes DROP CONSTRAINT access_codes_status_check,
+    ADD CONSTRAINT access_codes_status_check CHECK (status = ANY (oracode.statuses('all')));
+DROP INDEX oracode.access_codes_due;
+CREATE INDEX access_codes_due ON oracode.access_codes (next_attempt_at)
+    WHERE status = ANY (oracode.statuses('live'));
+DROP INDEX oracode.access_codes_polled;
+CREATE INDEX access_codes_polled ON oracode.access_codes (next_attempt_at, id)
+    WHERE status = ANY (oracode.statuses('at_seam')) AND seam_access_code_id IS NOT NULL;
+
+-- A create or a reconciliation the worker claimed (worker_claim_creates).
+CREATE TYPE oracode.create_claim AS (
+    reconcile   boolean,        -- list the device's codes: the create may have reached Seam
+    id          bigint,
+    device_id   uuid,
+    seam_name   text,
+    starts_at   timestamptz,    -- the rest: a create's, NULL for a reconciliation
+    ends_at     timestamptz,
+    time_zone   text,
+    bound       text
+);
+
+-- An access code as Seam reported it, as the worker read it.
+CREATE TYPE oracode.seam_code AS (
+    access_code_id  text,
+    device_id       text,
+    name            text,
+    status          text,       -- ours: Seam's, or 'unknown' for one not in statuses('at_seam')
+    seam_status     text,       -- Seam's, as it gave it (NULL if it gave none)
+    code            text,
+    waiting_for_code boolean,   -- is_waiting_for_code_assignment
+    starts_at       timestamptz,
+    ends_at         timestamptz,
+    errors          jsonb,
+    warnings        jsonb,
+    action_attempt_error jsonb  -- a create's failed action attempt, NULL if none
+);
+
+-- What came of one create (worker_apply_create_results). outcome:
+--   created   Seam answered with a code (access_code)
+--   failed    Seam refused it, for good (http_status, error_type, error_message, validation_errors)
+--   retry     surely not created: 429, no connection, held back after another's 429 (error, retry_after)
+--   unknown   may have been created: 5xx, 408, timeout, an unreadable 200 (error, retry_after,
+--             answered_code_id when the 200 named a code)
+--   paused    Seam refused the key (401, missing_workspace_id), or held back after that
+CREATE TYPE oracode.create_result AS (
+    id              bigint,
+    outcome         text,
+    sent            boolean,     -- false: it never left the worker, and does not count against the rate
+    sent_at         timestamptz, -- when it left the worker, the moment its attempt counts from
+    rate_limited    boolean,     -- Seam answered 429 to it: its device is held
+    request_id      text,
+    error           text,
+    retry_after     integer,
+    answered_code_id text,
+    http_status     integer,
+    error_type      text,
+    error_message   text,
+    validation_errors jsonb,
+    access_code     oracode.seam_code
+);
+
+-- One device's code list for the reconciliations of its requests ids
+-- (worker_apply_reconcile): ok with every page's codes of that device, or
+-- not ok with why (then nothing is concluded: a missing page could hold the code).
+CREATE TYPE oracode.reconcile_result AS (
+    device_id   uuid,
+    ids         bigint[],
+    ok          boolean,
+    error       text,
+    retry_after integer,
+    codes       oracode.seam_code[]
+);
+
+-- What a poll learnt of one code (worker_apply_poll_results): found or not
+-- (access_code), or error when the list could not be read whole.
+CREATE TYPE oracode.poll_result AS (
+    id          bigint,
+    found       boolean,
+    error       text,
+    retry_after integer,
+    access_code oracode.seam_code
+);
+
+-- Seconds to wait before retry n: exponential with jitter, capped, at least Retry-After.
+CREATE OR REPLACE FUNCTION oracode.retry_delay(attempts integer, retry_after integer DEFAULT NULL) RETURNS interval
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT make_interval(secs => greatest(coalesce(retry_after, 0),
+           least(extract(epoch FROM current_setting('oracode.retry_max_delay')::interval),
+                 power(2, least(greatest(attempts, 1), 16)) * (0.8 + random() * 0.4))))
+$$;
+
+-- When to look at a code next: a set code whose PIN came at its end, anything else after
+-- a poll interval.
+CREATE OR REPLACE FUNCTION oracode.next_poll(status text, ends_at timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT CASE WHEN status = 'set' THEN greatest(ends_at, now())
+              ELSE now() END + current_setting('oracode.poll_interval')::interval
+$$;
+
+-- The error a request gets when Seam drops its code before the code's end
+-- (a poll that no longer finds it, or a deleted / removed_from_device event).
+CREATE FUNCTION oracode.removed_at_seam(status text) RETURNS jsonb
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT jsonb_build_object('error_code', 'oracode_removed_at_seam',
+           'message', CASE WHEN status = 'set'
+                           THEN 'Seam removed the code before its end; it had been set on the lock.'
+                           ELSE 'Seam removed the code before its end; it had never been set on the lock.' END)
+$$;
+
+-- At start: rows a crash left in 'sending' may have reached Seam: reconcile them first.
 CREATE OR REPLACE FUNCTION oracode.worker_recover() RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE n integer;
 BEGIN
-  UPDATE oracode.access_codes SET reconcile = true, next_attempt_at = now(),
+  UPDATE oracode.access_codes a SET reconcile = true, next_attempt_at = now(),
          last_error = 'worker restarted while the create was in flight',
          status_detail = 'no answer to the create: the worker restarted while it was in flight'
-   WHERE status = 'sending';
+   WHERE a.status = 'sending';
   GET DIAGNOSTICS n = ROW_COUNT;
   -- a create claimed before the restart left by now, if at all: count it from now
   UPDATE oracode.create_attempts SET at = now() WHERE at IS NULL;
@@ -552,25 +471,25 @@ BEGIN
   RETURN n;
 END $$;
 
-CREATE OR REPLACE FUNCTION oracode.worker_claim_creates(opts jsonb) RETURNS jsonb
+-- queued → sending: claim up to batch creates (at most rate per device within the rate
+-- window), and first the 'sending' rows whose lease ran out, to reconcile (unless
+-- creates_only). FOR UPDATE SKIP LOCKED; each claimed row is the worker's for lease.
+CREATE FUNCTION oracode.worker_claim_creates(batch integer, rate integer, lease interval,
+                                             creates_only boolean)
+RETURNS SETOF oracode.create_claim
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  batch integer := (opts ->> 'batch')::int;
-  rate integer := (opts ->> 'rate')::int;
-  lease interval := make_interval(secs => (opts ->> 'lease_seconds')::int);
   recent_dev uuid[];
   recent_n integer[];
   held uuid[];
-  rec jsonb;
-  cre jsonb;
 BEGIN
-  -- a 'sending' row whose lease ran out: its create may or may not have reached Seam
+  -- a 'sending' row whose lease ran out: its create may or may not have reached Seam.
+  -- A batch claimed ahead is claimed while creates are in flight: a row among them
+  -- whose lease ran out must not be listed at Seam before its answer (creates_only).
+  RETURN QUERY
   WITH due AS (
     SELECT a.id FROM oracode.access_codes a
-    WHERE a.status = 'sending' AND a.next_attempt_at <= now()
-      -- a batch claimed ahead is claimed while creates are in flight: a row among
-      -- them whose lease ran out must not be listed at Seam before its answer
-      AND NOT coalesce((opts ->> 'creates_only')::boolean, false)
+    WHERE a.status = 'sending' AND a.next_attempt_at <= now() AND NOT creates_only
     ORDER BY a.next_attempt_at, a.id LIMIT batch
     FOR UPDATE SKIP LOCKED),
   upd AS (
@@ -579,7 +498,9 @@ BEGIN
                                 ELSE 'no answer to the create: its lease ran out' END
     FROM due WHERE a.id = due.id
     RETURNING a.id, a.device_id, a.seam_name)
-  SELECT coalesce(jsonb_agg(to_jsonb(upd) ORDER BY upd.id), '[]') INTO rec FROM upd;
+  SELECT true, upd.id, upd.device_id, upd.seam_name,
+         NULL::timestamptz, NULL::timestamptz, NULL::text, NULL::text
+    FROM upd ORDER BY upd.id;
 
   -- creates per device within the rate window (counted from the moment each left the
   -- worker; one claimed and not yet recorded as just sent), and the devices that may not send now
@@ -592,6 +513,7 @@ BEGIN
           UNION
           SELECT r.device_id FROM unnest(recent_dev, recent_n) r(device_id, n) WHERE r.n >= rate) h;
 
+  RETURN QUERY
   WITH locked AS (
     SELECT a.id, a.device_id, a.next_attempt_at FROM oracode.access_codes a
     WHERE a.status = 'queued' AND a.next_attempt_at <= now()
@@ -628,167 +550,332 @@ BEGIN
     DELETE FROM oracode.create_attempts c
      WHERE c.device_id IN (SELECT upd.device_id FROM upd)
        AND c.at <= now() - oracode.create_rate_window())
-  SELECT coalesce(jsonb_agg(to_jsonb(upd) ORDER BY upd.id), '[]') INTO cre FROM upd;
-
-  RETURN jsonb_build_object('reconcile', rec, 'create', cre);
+  SELECT false, upd.id, upd.device_id, upd.seam_name, upd.starts_at, upd.ends_at, upd.time_zone, upd.bound
+    FROM upd ORDER BY upd.id;
 END $$;
 
-CREATE OR REPLACE FUNCTION oracode.worker_apply_create_results(results jsonb) RETURNS void
+-- sending → Seam's status, failed, queued, or sending to reconcile: what came of creates.
+-- Once Seam answered a create with a code id, that create is never sent again: an answer
+-- naming a code another request holds is recorded as an anomaly (oracode_answer_anomaly in
+-- errors) and settled by listing the device's codes, and a request with that anomaly whose
+-- code is not found there fails rather than going back to the queue.
+CREATE FUNCTION oracode.worker_apply_create_results(results oracode.create_result[]) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-  r jsonb;
-  ac jsonb;
+  r oracode.create_result;
+  ac oracode.seam_code;
   holder bigint;
   done bigint[];
-  answer jsonb;
   held_until timestamptz;
   poll_interval interval := current_setting('oracode.poll_interval')::interval;
 BEGIN
   -- each claimed attempt: counted from the moment its create left the worker, or gone when it
   -- never did (an attempt with no moment given counts from now, later than it left)
   DELETE FROM oracode.create_attempts c
-   USING jsonb_to_recordset(results) AS x(id bigint, sent boolean)
-   WHERE c.access_code_id = x.id AND c.at IS NULL AND x.sent = false;
-  UPDATE oracode.create_attempts c
-     SET at = coalesce(to_timestamp(x.sent_ms / 1000), now())
-    FROM jsonb_to_recordset(results) AS x(id bigint, sent boolean, sent_ms double precision)
-   WHERE c.access_code_id = x.id AND c.at IS NULL AND x.sent IS DISTINCT FROM false;
+   USING unnest(results) x
+   WHERE c.access_code_id = x.id AND c.at IS NULL AND NOT x.sent;
+  UPDATE oracode.create_attempts c SET at = coalesce(x.sent_at, now())
+    FROM unnest(results) x
+   WHERE c.access_code_id = x.id AND c.at IS NULL AND x.sent;
 
+  -- the plain answers, recorded in one statement: a code named once, by no other request,
+  -- whose action attempt did not fail
   WITH res AS (
     SELECT x.id, x.request_id, x.access_code AS ac,
-           count(*) OVER (PARTITION BY x.access_code ->> 'access_code_id') AS named
-    FROM jsonb_to_recordset(results) AS x(id bigint, outcome text, sent boolean, request_id text,
-                                          access_code jsonb)
-    WHERE x.outcome = 'created' AND x.sent IS DISTINCT FROM false)
-  SELECT coalesce(array_agg(res.id), '{}'),
-         coalesce(jsonb_object_agg(res.id, jsonb_build_object('ac', res.ac, 'request_id', res.request_id)), '{}')
-    INTO done, answer
+           count(*) OVER (PARTITION BY (x.access_code).access_code_id) AS named
+    FROM unnest(results) x
+    WHERE x.outcome = 'created' AND x.sent)
+  SELECT coalesce(array_agg(res.id), '{}') INTO done
     FROM res
-   WHERE res.named = 1 AND NOT res.ac ? 'action_attempt_error'
+   WHERE res.named = 1 AND (res.ac).action_attempt_error IS NULL
      AND NOT EXISTS (SELECT 1 FROM oracode.access_codes o
-                     WHERE o.seam_access_code_id = res.ac ->> 'access_code_id' AND o.id <> res.id);
-  -- rows found by id (a join with the answers would be planned on the guess
-  -- that a function returns one row), each answer looked up by its id
-  -- oracode.seam_status() and oracode.next_poll(), written out: called per row
-  -- they cost more than the rest of the row's update
+                     WHERE o.seam_access_code_id = (res.ac).access_code_id AND o.id <> res.id);
+  -- each row found by its id (the answers come first: the plan is a probe of the primary key
+  -- per answer, whatever the statistics say); oracode.next_poll() written out: called per row
+  -- it costs more than the rest of the update
   UPDATE oracode.access_codes a
      SET (status, seam_access_code_id, code, errors, warnings, reconcile, last_error, last_request_id,
           next_attempt_at, status_detail, seam_starts_at, seam_ends_at) =
-         (SELECT x.st, x.ac ->> 'access_code_id',
-                 coalesce(x.ac ->> 'code', a.code), x.ac -> 'errors', x.ac -> 'warnings', false, NULL::text,
-                 x.request_id,
-                 CASE WHEN x.st = 'set' AND coalesce(x.ac ->> 'code', a.code) IS NOT NULL
-                      THEN greatest(coalesce((x.ac ->> 'ends_at')::timestamptz, a.ends_at), now())
-                      ELSE now() END + poll_interval,
-                 format('created at Seam as %s', x.ac ->> 'access_code_id'),
-                 (x.ac ->> 'starts_at')::timestamptz, (x.ac ->> 'ends_at')::timestamptz
-            FROM (SELECT y.ac, y.request_id,
-                         CASE WHEN y.ac ->> 'status' IN ('unset', 'setting', 'set', 'removing', 'unknown')
-                              THEN y.ac ->> 'status' ELSE 'unknown' END AS st
-                    FROM (SELECT answer -> a.id::text -> 'ac' AS ac,
-                                 answer -> a.id::text ->> 'request_id' AS request_id) y) x)
-   WHERE a.id = ANY (done) AND a.status = 'sending';
+         ((x.access_code).status, (x.access_code).access_code_id, coalesce((x.access_code).code, a.code),
+          (x.access_code).errors, (x.access_code).warnings, false, NULL::text, x.request_id,
+          CASE WHEN (x.access_code).status = 'set' AND coalesce((x.access_code).code, a.code) IS NOT NULL
+               THEN greatest(coalesce((x.access_code).ends_at, a.ends_at), now())
+               ELSE now() END + poll_interval,
+          format('created at Seam as %s', (x.access_code).access_code_id),
+          (x.access_code).starts_at, (x.access_code).ends_at)
+    FROM unnest(results) x
+   WHERE a.id = x.id AND x.id = ANY (done) AND a.status = 'sending';
 
-  FOR r IN SELECT e.value FROM jsonb_array_elements(results) WITH ORDINALITY e(value, n)
-           WHERE NOT ((e.value ->> 'id')::bigint = ANY (done)) ORDER BY e.n LOOP
-    CASE r ->> 'outcome'
+  -- the rest one by one, in the order they came
+  FOREACH r IN ARRAY results LOOP
+    CONTINUE WHEN r.id = ANY (done);
+    ac := r.access_code;
+    CASE r.outcome
     WHEN 'created' THEN
-      ac := r -> 'access_code';
       SELECT o.id INTO holder FROM oracode.access_codes o
-       WHERE o.seam_access_code_id = ac ->> 'access_code_id' AND o.id <> (r ->> 'id')::bigint;
+       WHERE o.seam_access_code_id = ac.access_code_id AND o.id <> r.id;
       IF holder IS NOT NULL THEN
         -- an answer naming a code another request holds: never send again; settle it by listing
         UPDATE oracode.access_codes a
-           SET reconcile = true, last_request_id = r ->> 'request_id',
+           SET reconcile = true, last_request_id = r.request_id,
                errors = coalesce(a.errors, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
-                 'error_code', 'oracode_answer_anomaly', 'access_code_id', ac ->> 'access_code_id',
+                 'error_code', 'oracode_answer_anomaly', 'access_code_id', ac.access_code_id,
                  'message', format('Seam answered the create with access code %s, which request %s holds.',
-                                   ac ->> 'access_code_id', holder))),
+                                   ac.access_code_id, holder))),
                last_error = format('answer anomaly: Seam named access code %s, which request %s holds; the create is not sent again',
-                                   ac ->> 'access_code_id', holder),
+                                   ac.access_code_id, holder),
                status_detail = format('Seam answered with access code %s, which another request holds; looking for ours',
-                                      ac ->> 'access_code_id'),
+                                      ac.access_code_id),
                next_attempt_at = now() + oracode.retry_delay(a.attempts)
-         WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+         WHERE a.id = r.id AND a.status = 'sending';
         CONTINUE;
       END IF;
-      IF ac ? 'action_attempt_error' THEN
+      IF ac.action_attempt_error IS NOT NULL THEN
         -- Seam made the code's id but its action attempt failed: the code will not be made
         UPDATE oracode.access_codes a
-           SET status = 'failed', seam_access_code_id = ac ->> 'access_code_id',
-               errors = CASE WHEN jsonb_typeof(ac -> 'errors') = 'array' THEN ac -> 'errors' ELSE '[]'::jsonb END
-                        || jsonb_build_array(ac -> 'action_attempt_error'),
-               warnings = ac -> 'warnings', reconcile = false, last_request_id = r ->> 'request_id',
-               seam_starts_at = (ac ->> 'starts_at')::timestamptz, seam_ends_at = (ac ->> 'ends_at')::timestamptz,
+           SET status = 'failed', seam_access_code_id = ac.access_code_id,
+               errors = CASE WHEN jsonb_typeof(ac.errors) = 'array' THEN ac.errors ELSE '[]'::jsonb END
+                        || jsonb_build_array(ac.action_attempt_error),
+               warnings = ac.warnings, reconcile = false, last_request_id = r.request_id,
+               seam_starts_at = ac.starts_at, seam_ends_at = ac.ends_at,
                last_error = format('Seam: the create''s action attempt failed: %s: %s',
-                                   ac -> 'action_attempt_error' ->> 'error_code',
-                                   ac -> 'action_attempt_error' ->> 'message'),
+                                   ac.action_attempt_error ->> 'error_code',
+                                   ac.action_attempt_error ->> 'message'),
                status_detail = format('the create''s action attempt failed at Seam: %s',
-                                      ac -> 'action_attempt_error' ->> 'error_code')
-         WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+                                      ac.action_attempt_error ->> 'error_code')
+         WHERE a.id = r.id AND a.status = 'sending';
         CONTINUE;
       END IF;
+      -- the same code named twice in one batch: the first answer takes it
       UPDATE oracode.access_codes a
-         SET status = oracode.seam_status(ac ->> 'status'), seam_access_code_id = ac ->> 'access_code_id',
-             code = coalesce(ac ->> 'code', a.code), errors = ac -> 'errors', warnings = ac -> 'warnings',
-             reconcile = false, last_error = NULL, last_request_id = r ->> 'request_id',
-             seam_starts_at = (ac ->> 'starts_at')::timestamptz, seam_ends_at = (ac ->> 'ends_at')::timestamptz,
-             next_attempt_at = oracode.next_poll(CASE WHEN coalesce(ac ->> 'code', a.code) IS NULL THEN 'unset'
-                                                      ELSE oracode.seam_status(ac ->> 'status') END,
-                                                 coalesce((ac ->> 'ends_at')::timestamptz, a.ends_at)),
-             status_detail = format('created at Seam as %s', ac ->> 'access_code_id')
-       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+         SET status = ac.status, seam_access_code_id = ac.access_code_id,
+             code = coalesce(ac.code, a.code), errors = ac.errors, warnings = ac.warnings,
+             reconcile = false, last_error = NULL, last_request_id = r.request_id,
+             seam_starts_at = ac.starts_at, seam_ends_at = ac.ends_at,
+             next_attempt_at = oracode.next_poll(CASE WHEN coalesce(ac.code, a.code) IS NULL THEN 'unset'
+                                                      ELSE ac.status END,
+                                                 coalesce(ac.ends_at, a.ends_at)),
+             status_detail = format('created at Seam as %s', ac.access_code_id)
+       WHERE a.id = r.id AND a.status = 'sending';
     WHEN 'failed' THEN
       UPDATE oracode.access_codes a
-         SET status = 'failed', reconcile = false, last_request_id = r ->> 'request_id',
-             errors = jsonb_build_array(jsonb_build_object('error_code', r ->> 'error_type',
-                        'message', r ->> 'error_message', 'http_status', (r ->> 'http_status')::int)
-                        || CASE WHEN r ? 'validation_errors'
-                                THEN jsonb_build_object('validation_errors', r -> 'validation_errors')
+         SET status = 'failed', reconcile = false, last_request_id = r.request_id,
+             errors = jsonb_build_array(jsonb_build_object('error_code', r.error_type,
+                        'message', r.error_message, 'http_status', r.http_status)
+                        || CASE WHEN r.validation_errors IS NOT NULL
+                                THEN jsonb_build_object('validation_errors', r.validation_errors)
                                 ELSE '{}'::jsonb END),
-             last_error = format('HTTP %s %s: %s', r ->> 'http_status', r ->> 'error_type', r ->> 'error_message'),
-             status_detail = format('refused by Seam: HTTP %s %s', r ->> 'http_status', r ->> 'error_type')
-       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+             last_error = format('HTTP %s %s: %s', r.http_status, r.error_type, r.error_message),
+             status_detail = format('refused by Seam: HTTP %s %s', r.http_status, r.error_type)
+       WHERE a.id = r.id AND a.status = 'sending';
     WHEN 'retry' THEN
       UPDATE oracode.access_codes a
-         SET status = 'queued', reconcile = false, last_request_id = r ->> 'request_id',
-             last_error = r ->> 'error',
-             next_attempt_at = now() + oracode.retry_delay(a.attempts, (r ->> 'retry_after')::int),
-             status_detail = format('not created (%s); will retry', r ->> 'error')
-       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+         SET status = 'queued', reconcile = false, last_request_id = r.request_id,
+             last_error = r.error,
+             next_attempt_at = now() + oracode.retry_delay(a.attempts, r.retry_after),
+             status_detail = format('not created (%s); will retry', r.error)
+       WHERE a.id = r.id AND a.status = 'sending';
       -- a 429 holds its device, and only it: until Retry-After, and without one for a whole
       -- rate window, after which no create Seam counted against the device is in its minute
       -- (creates held back after another's 429 carry its Retry-After, if any)
-      IF (r ->> 'retry_after') IS NOT NULL OR coalesce((r ->> 'rate_limited')::boolean, false) THEN
-        held_until := now() + coalesce(make_interval(secs => (r ->> 'retry_after')::int),
-                                       oracode.create_rate_window());
+      IF r.retry_after IS NOT NULL OR coalesce(r.rate_limited, false) THEN
+        held_until := now() + coalesce(make_interval(secs => r.retry_after), oracode.create_rate_window());
         UPDATE oracode.devices d SET send_after = greatest(d.send_after, held_until)
-         WHERE d.device_id = (SELECT a.device_id FROM oracode.access_codes a WHERE a.id = (r ->> 'id')::bigint);
+         WHERE d.device_id = (SELECT a.device_id FROM oracode.access_codes a WHERE a.id = r.id);
       END IF;
     WHEN 'unknown' THEN
       -- a 200 that named a code but could not be trusted is an answer too: never sent again
       UPDATE oracode.access_codes a
-         SET reconcile = true, last_request_id = r ->> 'request_id', last_error = r ->> 'error',
-             errors = CASE WHEN r ? 'answered_code_id'
+         SET reconcile = true, last_request_id = r.request_id, last_error = r.error,
+             errors = CASE WHEN r.answered_code_id IS NOT NULL
                            THEN coalesce(a.errors, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
-                                  'error_code', 'oracode_answer_anomaly', 'access_code_id', r ->> 'answered_code_id',
+                                  'error_code', 'oracode_answer_anomaly', 'access_code_id', r.answered_code_id,
                                   'message', format('Seam answered the create with access code %s, but %s',
-                                                    r ->> 'answered_code_id', r ->> 'error')))
+                                                    r.answered_code_id, r.error)))
                            ELSE a.errors END,
-             status_detail = format('no answer to the create: %s', r ->> 'error'),
-             next_attempt_at = now() + oracode.retry_delay(a.attempts, (r ->> 'retry_after')::int)
-       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+             status_detail = format('no answer to the create: %s', r.error),
+             next_attempt_at = now() + oracode.retry_delay(a.attempts, r.retry_after)
+       WHERE a.id = r.id AND a.status = 'sending';
     WHEN 'paused' THEN
       UPDATE oracode.access_codes a
-         SET status = 'queued', attempts = greatest(a.attempts - 1, 0), last_error = r ->> 'error',
+         SET status = 'queued', attempts = greatest(a.attempts - 1, 0), last_error = r.error,
              next_attempt_at = now(), status_detail = 'sending paused: Seam refused the API key'
-       WHERE a.id = (r ->> 'id')::bigint AND a.status = 'sending';
+       WHERE a.id = r.id AND a.status = 'sending';
     ELSE
-      RAISE EXCEPTION 'unknown create outcome %', r ->> 'outcome';
+      RAISE EXCEPTION 'unknown create outcome %', r.outcome;
     END CASE;
   END LOOP;
 END $$;
 
+-- sending (to reconcile) → Seam's status, queued or failed: settle unanswered creates from
+-- the device's codes at Seam. A code created under the request's name is adopted; else the
+-- request is sent again, unless Seam answered its create with a code id (an
+-- oracode_answer_anomaly in errors): such a request fails instead.
+-- A lock may cut a code's name: names begin with the request's id ("#42 Smith"), so a code
+-- whose name is a cut of ours that keeps "#42" whole is ours; one cut inside the id ("#4")
+-- could be any of several requests, and proves nothing.
+CREATE FUNCTION oracode.worker_apply_reconcile(results oracode.reconcile_result[]) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  r oracode.reconcile_result;
+  row oracode.access_codes;
+  ac oracode.seam_code;
+  token text;
+  answered boolean;
+BEGIN
+  FOREACH r IN ARRAY results LOOP
+    FOR row IN SELECT * FROM oracode.access_codes a
+               WHERE a.id = ANY (r.ids) AND a.status = 'sending' AND a.reconcile
+               ORDER BY a.id FOR UPDATE LOOP
+      IF NOT r.ok THEN
+        UPDATE oracode.access_codes a SET last_error = r.error,
+               next_attempt_at = now() + oracode.retry_delay(a.attempts, r.retry_after)
+         WHERE a.id = row.id;
+        CONTINUE;
+      END IF;
+      token := '#' || row.id;
+      SELECT c.* INTO ac FROM unnest(r.codes) c
+       WHERE c.device_id = row.device_id::text
+         AND (c.name = row.seam_name
+              OR (starts_with(row.seam_name, token || ' ') AND starts_with(row.seam_name, c.name)
+                  AND (c.name = token OR starts_with(c.name, token || ' '))))
+         AND NOT EXISTS (SELECT 1 FROM oracode.access_codes o
+                         WHERE o.seam_access_code_id = c.access_code_id)
+       ORDER BY c.name = row.seam_name DESC, c.access_code_id LIMIT 1;
+      answered := coalesce(row.errors @> '[{"error_code": "oracode_answer_anomaly"}]', false);
+      IF ac.access_code_id IS NOT NULL THEN
+        UPDATE oracode.access_codes a
+           SET status = ac.status, seam_access_code_id = ac.access_code_id,
+               code = coalesce(ac.code, a.code),
+               errors = CASE WHEN answered THEN coalesce(a.errors, '[]'::jsonb) ELSE '[]'::jsonb END
+                        || CASE WHEN jsonb_typeof(ac.errors) = 'array' THEN ac.errors ELSE '[]'::jsonb END,
+               warnings = ac.warnings,
+               seam_starts_at = ac.starts_at, seam_ends_at = ac.ends_at,
+               reconcile = false, last_error = NULL,
+               next_attempt_at = oracode.next_poll(CASE WHEN coalesce(ac.code, a.code) IS NULL THEN 'unset'
+                                                        ELSE ac.status END,
+                                                   coalesce(ac.ends_at, a.ends_at)),
+               status_detail = format('adopted %s from the device''s code list after %s',
+                                      ac.access_code_id, coalesce(row.status_detail, 'no answer to the create'))
+         WHERE a.id = row.id;
+      ELSIF EXISTS (SELECT 1 FROM unnest(r.codes) c
+                    WHERE c.device_id = row.device_id::text AND length(c.name) > 0
+                      AND length(c.name) < length(token) AND starts_with(token, c.name)
+                      AND NOT EXISTS (SELECT 1 FROM oracode.access_codes o
+                                      WHERE o.seam_access_code_id = c.access_code_id)) THEN
+        -- a name cut inside the id: it may be ours; sending again could make a second code
+        UPDATE oracode.access_codes a
+           SET last_error = 'reconciliation inconclusive: the lock cut a code''s name inside the request id',
+               next_attempt_at = now() + oracode.retry_delay(a.attempts)
+         WHERE a.id = row.id;
+      ELSIF answered THEN
+        UPDATE oracode.access_codes a
+           SET status = 'failed', reconcile = false,
+               last_error = 'answer anomaly: Seam answered the create with another request''s code, and ours is not in the device''s code list; the create is not sent again',
+               status_detail = 'Seam answered the create with another request''s code; not sent again'
+         WHERE a.id = row.id;
+      ELSE
+        UPDATE oracode.access_codes a
+           SET status = 'queued', reconcile = false, next_attempt_at = now(),
+               status_detail = format('not in the device''s code list after %s; will send again',
+                                      coalesce(row.status_detail, 'no answer to the create'))
+         WHERE a.id = row.id;
+      END IF;
+    END LOOP;
+  END LOOP;
+END $$;
+
+-- Claim codes Seam holds whose status is due for a poll (FOR UPDATE SKIP LOCKED, with a lease).
+CREATE FUNCTION oracode.worker_claim_polls(batch integer, lease interval)
+RETURNS TABLE (id bigint, seam_access_code_id text)
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+  WITH due AS (
+    SELECT a.id FROM oracode.access_codes a
+    WHERE a.status = ANY (oracode.statuses('at_seam'))
+      AND a.seam_access_code_id IS NOT NULL AND a.next_attempt_at <= now()
+    ORDER BY a.next_attempt_at, a.id LIMIT batch
+    FOR UPDATE SKIP LOCKED),
+  upd AS (
+    UPDATE oracode.access_codes a SET next_attempt_at = now() + lease
+    FROM due WHERE a.id = due.id
+    RETURNING a.id, a.seam_access_code_id)
+  SELECT upd.id, upd.seam_access_code_id FROM upd ORDER BY upd.id
+$$;
+
+-- Seam's status → Seam's status, failed or expired: what polls found. A code's end is
+-- Seam's where Seam reported one (seam_ends_at), else the matched one.
+CREATE FUNCTION oracode.worker_apply_poll_results(results oracode.poll_result[]) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  poll_interval interval := current_setting('oracode.poll_interval')::interval;
+BEGIN
+  -- oracode.next_poll() written out, as in worker_apply_create_results
+  WITH polled AS (
+    SELECT x.id, x.access_code AS ac,
+           -- an access-code error (is_access_code_error) fails the request; warnings stay warnings
+           (SELECT e FROM jsonb_array_elements(CASE WHEN jsonb_typeof((x.access_code).errors) = 'array'
+                                                   THEN (x.access_code).errors ELSE '[]' END) e
+             WHERE coalesce((e ->> 'is_access_code_error')::boolean, false) LIMIT 1) AS code_error
+    FROM unnest(results) x
+    WHERE x.error IS NULL AND x.found),
+  found AS (
+    SELECT p.id, p.ac, p.code_error,
+           CASE WHEN p.code_error IS NOT NULL THEN 'failed' ELSE (p.ac).status END AS st
+    FROM polled p)
+  UPDATE oracode.access_codes a
+     SET status = f.st, code = coalesce((f.ac).code, a.code),
+         errors = (f.ac).errors, warnings = (f.ac).warnings,
+         seam_starts_at = coalesce((f.ac).starts_at, a.seam_starts_at),
+         seam_ends_at = coalesce((f.ac).ends_at, a.seam_ends_at),
+         last_error = CASE WHEN f.code_error IS NOT NULL
+                           THEN 'Seam: ' || coalesce(f.code_error ->> 'message', f.code_error ->> 'error_code') END,
+         -- a set code is polled again only at its end, unless its PIN has not come yet
+         next_attempt_at = CASE WHEN f.st = 'set' AND coalesce((f.ac).code, a.code) IS NOT NULL
+                                     AND NOT coalesce((f.ac).waiting_for_code, false)
+                                THEN greatest(coalesce((f.ac).ends_at, a.seam_ends_at, a.ends_at), now())
+                                ELSE now() END + poll_interval,
+         status_detail = CASE WHEN f.code_error IS NOT NULL
+                              THEN format('Seam reported an access code error: %s', coalesce(f.code_error ->> 'error_code', 'unknown'))
+                              WHEN f.st = 'unknown' AND coalesce((f.ac).seam_status, 'unknown') <> 'unknown'
+                              THEN format('Seam reported status "%s"', (f.ac).seam_status)
+                              WHEN f.st = 'set' AND (coalesce((f.ac).code, a.code) IS NULL
+                                                     OR coalesce((f.ac).waiting_for_code, false))
+                              THEN 'set at Seam; waiting for its PIN'
+                              ELSE 'polled' END
+    FROM found f
+   WHERE a.id = f.id AND a.status <> ALL (oracode.statuses('final'));
+
+  -- a code whose end has passed is expired, listed or not, and polled no more
+  UPDATE oracode.access_codes a
+     SET status = 'expired', last_error = NULL, status_detail = 'its end has passed'
+    FROM unnest(results) x
+   WHERE a.id = x.id AND x.error IS NULL AND x.found
+     AND coalesce(a.seam_ends_at, a.ends_at) <= now() AND a.status <> ALL (oracode.statuses('final'));
+
+  -- a failed poll keeps the status and tries again later
+  UPDATE oracode.access_codes a SET last_error = x.error,
+         next_attempt_at = now() + oracode.retry_delay(2, x.retry_after)
+    FROM unnest(results) x
+   WHERE a.id = x.id AND x.error IS NOT NULL;
+
+  -- Seam forgets a code once it is removed from the lock after its end; one gone
+  -- before its end was removed at Seam, and the guest has no working code
+  UPDATE oracode.access_codes a
+     SET status = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN 'expired' ELSE 'failed' END,
+         errors = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN a.errors
+                       ELSE coalesce(a.errors, '[]'::jsonb) || jsonb_build_array(oracode.removed_at_seam(a.status)) END,
+         last_error = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN NULL
+                           ELSE oracode.removed_at_seam(a.status) ->> 'message' END,
+         status_detail = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN 'Seam no longer knows the code after its end'
+                              ELSE 'Seam no longer lists the code, before its end' END
+    FROM unnest(results) x
+   WHERE a.id = x.id AND x.error IS NULL AND NOT x.found AND a.status <> ALL (oracode.statuses('final'));
+END $$;
+
+-- Seconds until the next row is due (the worker sleeps at most this long). A queued row is
+-- due when its device may send again: after the device's Retry-After (send_after) and once
+-- its create rate allows (the rate-th most recent attempt has left the rate window); otherwise
+-- the worker would wake every 50 ms while a device is held back.
 CREATE OR REPLACE FUNCTION oracode.worker_next_due() RETURNS double precision
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
   WITH queued AS (
@@ -807,27 +894,81 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
       OFFSET greatest(current_setting('oracode.create_rate_limit')::int - 1, 0) LIMIT 1) r ON true)
   SELECT extract(epoch FROM least(
            (SELECT min(a.next_attempt_at) FROM oracode.access_codes a
-             WHERE a.status IN ('sending', 'unset', 'setting', 'set', 'removing', 'unknown')),
+             WHERE a.status = ANY (oracode.statuses('live')) AND a.status <> 'queued'),
            (SELECT min(held.due) FROM held)) - now())
 $$;
 
--- One row per database in oracode.database: is its worker doing its job? For
--- the DBA of a cluster that serves several databases (readable from any of them).
---   state: running | paused | starting | restarting (it stopped; next_start_at)
---          | no extension (the database has no oracode: looked at again every 10 s)
---          | cannot connect (no such database?) | dropped | no worker slot (max_worker_processes)
---          | stopping (the name left oracode.database) | over max_databases | standby
-CREATE VIEW oracode.worker_health_all AS
-SELECT w.database,
-       CASE WHEN pg_catalog.pg_is_in_recovery() THEN 'standby' ELSE w.state END AS state,
-       w.pid IS NOT NULL AS running, w.pid, w.started_at, w.last_poll_at, w.last_send_at,
-       w.last_sync_at, w.paused_unauthorized, w.last_error, w.last_error_at, w.next_start_at,
-       w.last_success_at
-FROM oracode.worker_state_all() w;
-COMMENT ON VIEW oracode.worker_health_all IS
-    'the worker of every database in oracode.database: state, pid, last poll, send and sync, 401 pause, last error';
+-- Seam's status → set, failed or expired: apply one verified Seam event once (a repeated
+-- event id changes nothing). h: the delivery's headers, names in lower case. Returns 'applied', 'ignored'
+-- (no request with that Seam id, or an event type oracode does not act on; it
+-- is still recorded) or 'duplicate'.
+CREATE FUNCTION oracode.webhook_apply(h jsonb, ev jsonb) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  evid text := coalesce(ev ->> 'event_id', h ->> 'svix-id', h ->> 'webhook-id');
+  etype text := coalesce(ev ->> 'event_type', 'unknown');
+  acid text := ev ->> 'access_code_id';
+  n integer := 0;
+BEGIN
+  INSERT INTO oracode.webhook_events (event_id, event_type, payload) VALUES (evid, etype, ev)
+    ON CONFLICT (event_id) DO NOTHING;
+  IF NOT FOUND THEN
+    RETURN 'duplicate';
+  END IF;
 
-REVOKE ALL ON FUNCTION oracode.worker_state_all(), oracode.worker_serves(text) FROM PUBLIC;
-REVOKE ALL ON oracode.worker_health_all FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION oracode.worker_state_all(), oracode.worker_serves(text) TO pg_monitor;
-GRANT SELECT ON oracode.worker_health_all TO pg_monitor;
+  CASE etype
+  WHEN 'access_code.set_on_device' THEN
+    UPDATE oracode.access_codes a SET status = 'set', code = coalesce(ev ->> 'code', a.code),
+           status_detail = 'webhook: set on the device'
+     WHERE a.seam_access_code_id = acid AND a.status <> ALL (oracode.statuses('final'));
+    GET DIAGNOSTICS n = ROW_COUNT;
+  WHEN 'access_code.scheduled_on_device' THEN
+    UPDATE oracode.access_codes a SET code = coalesce(ev ->> 'code', a.code),
+           status_detail = 'webhook: ' || etype
+     WHERE a.seam_access_code_id = acid;
+    GET DIAGNOSTICS n = ROW_COUNT;
+  WHEN 'access_code.changed' THEN
+    -- the event says only that something changed (no PIN, no status): poll the code now
+    UPDATE oracode.access_codes a SET next_attempt_at = now(), status_detail = 'webhook: ' || etype
+     WHERE a.seam_access_code_id = acid AND a.status = ANY (oracode.statuses('at_seam'));
+    GET DIAGNOSTICS n = ROW_COUNT;
+  WHEN 'access_code.failed_to_set_on_device' THEN
+    -- an access-code error: the request has failed, Seam's error kept
+    UPDATE oracode.access_codes a
+       SET status = 'failed',
+           errors = coalesce(a.errors, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+             'error_code', 'failed_to_set_on_device', 'is_access_code_error', true,
+             'message', 'Seam could not set the code on the device.', 'created_at', ev ->> 'occurred_at')),
+           last_error = 'Seam: failed_to_set_on_device', status_detail = 'webhook: ' || etype
+     WHERE a.seam_access_code_id = acid AND a.status <> ALL (oracode.statuses('final'));
+    GET DIAGNOSTICS n = ROW_COUNT;
+  WHEN 'access_code.delay_in_setting_on_device' THEN
+    UPDATE oracode.access_codes a
+       SET warnings = coalesce(a.warnings, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+             'warning_code', replace(etype, 'access_code.', ''), 'created_at', ev ->> 'occurred_at')),
+           last_error = 'Seam: ' || replace(etype, 'access_code.', '')
+     WHERE a.seam_access_code_id = acid;
+    GET DIAGNOSTICS n = ROW_COUNT;
+  WHEN 'access_code.removed_from_device', 'access_code.deleted' THEN
+    -- after its end the code has simply expired; before it, the guest has no working code
+    UPDATE oracode.access_codes a
+       SET status = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN 'expired' ELSE 'failed' END,
+           errors = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN a.errors
+                         ELSE coalesce(a.errors, '[]'::jsonb) || jsonb_build_array(oracode.removed_at_seam(a.status)) END,
+           last_error = CASE WHEN coalesce(a.seam_ends_at, a.ends_at) <= now() THEN a.last_error
+                             ELSE oracode.removed_at_seam(a.status) ->> 'message' END,
+           status_detail = 'webhook: ' || etype
+     WHERE a.seam_access_code_id = acid AND a.status <> ALL (oracode.statuses('final'));
+    GET DIAGNOSTICS n = ROW_COUNT;
+  ELSE
+    NULL;
+  END CASE;
+  RETURN CASE WHEN n > 0 THEN 'applied' ELSE 'ignored' END;
+END $$;
+
+REVOKE ALL ON FUNCTION oracode.removed_at_seam(text), oracode.webhook_apply(jsonb, jsonb),
+    oracode.worker_claim_creates(integer, integer, interval, boolean),
+    oracode.worker_apply_create_results(oracode.create_result[]),
+    oracode.worker_apply_reconcile(oracode.reconcile_result[]),
+    oracode.worker_claim_polls(integer, interval),
+    oracode.worker_apply_poll_results(oracode.poll_result[]) FROM PUBLIC;

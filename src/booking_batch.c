@@ -98,7 +98,7 @@ static SpiPlan existing_plan = {
 	"FROM unnest($1::int4[], $2::text[], $3::uuid[], $4::timestamptz[], $5::timestamptz[]) "
 	"AS u(i, booking_ref, device_id, starts_at, ends_at) "
 	"JOIN oracode.access_codes a ON a.booking_ref = u.booking_ref "
-	"WHERE a.superseded_by IS NULL AND a.status NOT IN ('failed', 'cancelled', 'expired')",
+	"WHERE a.superseded_by IS NULL AND a.status <> ALL (oracode.statuses('final'))",
 	5, {INT4ARRAYOID, TEXTARRAYOID, UUIDARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID},
 	NULL, CURSOR_OPT_GENERIC_PLAN
 };
@@ -139,7 +139,7 @@ static SpiPlan supersede_plan = {
 	"ELSE a.status_detail END "
 	"FROM unnest($1::text[], $2::int8[], $3::uuid[]) AS u(booking_ref, id, device_id) "
 	"WHERE a.booking_ref = u.booking_ref AND a.device_id = u.device_id AND a.id <> u.id "
-	"AND a.superseded_by IS NULL AND a.status NOT IN ('failed', 'cancelled', 'expired')",
+	"AND a.superseded_by IS NULL AND a.status <> ALL (oracode.statuses('final'))",
 	3, {TEXTARRAYOID, INT8ARRAYOID, UUIDARRAYOID},
 	NULL, CURSOR_OPT_GENERIC_PLAN
 };

@@ -543,7 +543,7 @@ static SpiPlan resolve_plan = {
 	"      status_detail = CASE WHEN a.status = 'queued' THEN 'cancelled: ' || $3 "
 	"        ELSE 'superseded: ' || $3 || '; its code stays valid at the lock until its end' END "
 	"  WHERE a.booking_ref = $1 AND a.device_id = $2 AND a.superseded_by IS NULL "
-	"  AND a.status NOT IN ('failed', 'cancelled', 'expired') "
+	"  AND a.status <> ALL (oracode.statuses('final')) "
 	"  RETURNING a.id, a.status, a.status_detail) "
 	"INSERT INTO oracode.access_code_events (access_code_id, old_status, new_status, detail) "
 	"SELECT r.id, r.status, r.status, r.status_detail FROM r WHERE r.status <> 'cancelled'",

@@ -78,7 +78,7 @@ static SpiPlan device_lock_plan = {
 static SpiPlan existing_plan = {
 	"SELECT a, a.device_id = $2 AND a.starts_at = $3 AND a.ends_at = $4 FROM oracode.access_codes a "
 	"WHERE a.booking_ref = $1 AND a.superseded_by IS NULL "
-	"AND a.status NOT IN ('failed', 'cancelled', 'expired') ORDER BY a.id DESC",
+	"AND a.status <> ALL (oracode.statuses('final')) ORDER BY a.id DESC",
 	4, {TEXTOID, UUIDOID, TIMESTAMPTZOID, TIMESTAMPTZOID}
 };
 
@@ -103,7 +103,7 @@ static SpiPlan supersede_plan = {
 	"status_detail = CASE WHEN a.status = 'queued' THEN 'superseded by request ' || $2 "
 	"ELSE a.status_detail END "
 	"WHERE a.booking_ref = $1 AND a.device_id = $3 AND a.id <> $2 AND a.superseded_by IS NULL "
-	"AND a.status NOT IN ('failed', 'cancelled', 'expired')",
+	"AND a.status <> ALL (oracode.statuses('final'))",
 	3, {TEXTOID, INT8OID, UUIDOID}
 };
 
@@ -115,7 +115,7 @@ static SpiPlan supersede_plan = {
  */
 static SpiPlan live_plan = {
 	"SELECT count(*) FROM oracode.access_codes a WHERE a.device_id = $1 "
-	"AND a.status NOT IN ('failed', 'cancelled', 'expired') "
+	"AND a.status <> ALL (oracode.statuses('final')) "
 	"AND coalesce(a.seam_ends_at, a.ends_at) > now() "
 	"AND coalesce(a.seam_starts_at, a.starts_at) < $3 AND coalesce(a.seam_ends_at, a.ends_at) > $2",
 	3, {UUIDOID, TIMESTAMPTZOID, TIMESTAMPTZOID}

@@ -972,3 +972,25 @@ seam_body_list_devices(const char *page_cursor)
 {
 	return seam_body_list_devices_page(page_cursor, 0);
 }
+
+/* A copy of a parsed access code, in the current memory context. */
+SeamAccessCode *
+seam_access_code_copy(const SeamAccessCode *ac)
+{
+	SeamAccessCode *c = palloc(sizeof(SeamAccessCode));
+
+#define COPY_STRING(field) (c->field = ac->field ? pstrdup(ac->field) : NULL)
+	*c = *ac;
+	COPY_STRING(access_code_id);
+	COPY_STRING(device_id);
+	COPY_STRING(name);
+	COPY_STRING(status);
+	COPY_STRING(code);
+	COPY_STRING(errors_json);
+	COPY_STRING(warnings_json);
+	COPY_STRING(action_attempt_id);
+	COPY_STRING(action_error_type);
+	COPY_STRING(action_error_message);
+#undef COPY_STRING
+	return c;
+}

@@ -87,6 +87,7 @@ extern void seam_json_init(void);
 
 extern bool seam_parse_error(const char *body, SeamError *err);
 extern bool seam_parse_access_code(const char *body, SeamAccessCode *ac, const char **problem);
+extern SeamAccessCode *seam_access_code_copy(const SeamAccessCode *ac);
 extern bool seam_parse_access_codes(const char *body, SeamAccessCode **acs, int *n, char **next_cursor,
 									const char **problem);
 extern bool seam_parse_devices(const char *body, SeamDevice **devs, int *n, char **next_cursor,

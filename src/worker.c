@@ -205,7 +205,7 @@ extension_ready(void)
 		ext_known = true;
 		ext_ready = worker_sql("SELECT 1 FROM pg_catalog.pg_extension e "
 							   "JOIN pg_catalog.pg_namespace n ON n.nspname = 'oracode' "
-							   "WHERE e.extname = 'oracode'", NULL) != NULL;
+							   "WHERE e.extname = 'oracode'") != NULL;
 	}
 	return ext_ready;
 }
@@ -274,7 +274,7 @@ worker_sync(MemoryContext loop_cxt)
 static long
 worker_sleep_ms(void)
 {
-	char	   *due = worker_sql("SELECT oracode.worker_next_due()", NULL);
+	char	   *due = worker_sql("SELECT oracode.worker_next_due()");
 	double		secs = due ? strtod(due, NULL) : oracode_poll_interval;
 
 	if (secs > oracode_poll_interval)
@@ -375,7 +375,7 @@ oracode_worker_main(Datum arg)
 
 			if (!recovered)
 			{
-				worker_sql("SELECT oracode.worker_recover()", NULL);
+				worker_sql("SELECT oracode.worker_recover()");
 				recovered = true;
 			}
 			if (oracode_sync_interval > 0 &&

@@ -19,9 +19,10 @@
 #include "seam_http.h"
 #include "seam_json.h"
 #include "worker_db.h"
+#include "seam_answer.h"
 #include "worker_poll.h"
-#include "worker_json.h"
 #include "worker_rate.h"
+#include "worker_rows.h"
 
 /* Where a claimed code stands in this turn; the hash entry points here. */
 typedef struct PolledCode
@@ -117,7 +118,7 @@ read_page(const SeamResponse *resp, HTAB *hash, Size keysize, PolledCode *codes,
 	const char *problem = NULL;
 
 	*cursor = NULL;
-	if (wj_credentials_refused(resp))
+	if (seam_answer_refuses_credentials(resp))
 		*unauthorized = true;
 	if (resp->status == 200 &&
 		seam_parse_access_codes(resp->body.data, &acs, &nacs, cursor, &problem))
@@ -125,7 +126,7 @@ read_page(const SeamResponse *resp, HTAB *hash, Size keysize, PolledCode *codes,
 		match_answer(hash, keysize, codes, r, acs, nacs);
 		return true;
 	}
-	wj_describe_failure(resp, why, whylen);
+	seam_answer_describe_failure(resp, why, whylen);
 	if (resp->status == 200)
 		snprintf(why, whylen, "unreadable code list: %s", problem);
 	return false;
@@ -136,7 +137,7 @@ bool
 worker_poll_cycle(bool *unauthorized)
 {
 	int			per = oracode_batch_size;
-	cJSON	   *claim;
+	PollClaim  *claim;
 	int			n;
 	int			nreq;
 	MemoryContext turn_cxt = CurrentMemoryContext;
@@ -146,31 +147,25 @@ worker_poll_cycle(bool *unauthorized)
 	char	  **ids;
 	HTAB	   *hash;
 	Size		keysize;
-	cJSON	   *results,
-			   *row;
+	PollResult *results;
 	int			i,
 				r;
 
 	/* a 429 to the workspace holds polls too (worker_rate.c) */
 	if (worker_rate_workspace_wait_ms() > 0)
 		return false;
-	claim = wj_parse(worker_sql("SELECT oracode.worker_claim_polls($1::jsonb)::text",
-								psprintf("{\"batch\":%d,\"lease_seconds\":%d}",
-										 per * oracode_max_connections, worker_lease_seconds())));
-	n = cJSON_GetArraySize(claim);
+	n = worker_claim_polls(per * oracode_max_connections, worker_lease_seconds(), &claim);
 	nreq = (n + per - 1) / per;
 	if (n == 0)
 		return false;
 	ids = palloc(sizeof(char *) * n);
 	codes = palloc0(sizeof(PolledCode) * n);
-	i = 0;
-	cJSON_ArrayForEach(row, claim)
+	for (i = 0; i < n; i++)
 	{
-		ids[i] = (char *) wj_str(row, "seam_access_code_id");
-		codes[i].id = wj_int(row, "id");
+		ids[i] = claim[i].seam_access_code_id;
+		codes[i].id = claim[i].id;
 		codes[i].seam_id = ids[i];
 		codes[i].request = i / per;
-		i++;
 	}
 	hash = claimed_hash(codes, n, &keysize);
 
@@ -185,7 +180,7 @@ worker_poll_cycle(bool *unauthorized)
 
 	/* each answer is parsed in a context of its own, emptied before the next */
 	answer_cxt = AllocSetContextCreate(turn_cxt, "oracode poll answer", ALLOCSET_DEFAULT_SIZES);
-	results = cJSON_CreateArray();
+	results = palloc0(sizeof(PollResult) * n);
 	for (r = 0; r < nreq; r++)
 	{
 		SeamResponse *resp = &reqs[r].resp;
@@ -195,7 +190,7 @@ worker_poll_cycle(bool *unauthorized)
 		int			page = 1;
 		int			k;
 
-		/* every page of the answer is parsed in answer_cxt, kept until its codes are recorded */
+		/* every page of the answer is parsed in answer_cxt, kept until its codes are copied out */
 		MemoryContextSwitchTo(answer_cxt);
 		ok = read_page(resp, hash, keysize, codes, r, &cursor, why, sizeof(why), unauthorized);
 		/* a page with more after it cannot prove that a code is gone: read on, with the same ids */
@@ -211,39 +206,39 @@ worker_poll_cycle(bool *unauthorized)
 			ok = read_page(resp, hash, keysize, codes, r, &cursor, why, sizeof(why), unauthorized);
 			if (!ok && resp->status == 200)
 				snprintf(why + strlen(why), sizeof(why) - strlen(why), " (page %d)", page);
+			/* the page was read: its body (megabytes from the fake) can go */
+			pfree(next->resp.body.data);
+			next->resp.body.data = NULL;
 		}
 		MemoryContextSwitchTo(turn_cxt);
 
 		for (k = r * per; k < Min(n, (r + 1) * per); k++)
 		{
-			cJSON	   *res = cJSON_CreateObject();
+			PollResult *res = &results[k];
 
-			cJSON_AddNumberToObject(res, "id", (double) codes[k].id);
+			res->id = codes[k].id;
+			res->retry_after = -1;
 			if (!ok)
 			{
-				cJSON_AddStringToObject(res, "error", psprintf("status poll failed: %s", why));
-				if (resp->retry_after >= 0)
-					cJSON_AddNumberToObject(res, "retry_after", resp->retry_after);
-				codes[k].found = NULL;	/* a page read before may have found it */
+				res->error = psprintf("status poll failed: %s", why);
+				res->retry_after = resp->retry_after;
 			}
 			else if (codes[k].found == NULL && cursor != NULL)
-				cJSON_AddStringToObject(res, "error",
-										psprintf("status poll incomplete: the code list has more than %d pages, so the code's absence proves nothing",
-												 SEAM_LIST_MAX_PAGES));
+				res->error = psprintf("status poll incomplete: the code list has more than %d pages, so the code's absence proves nothing",
+									  SEAM_LIST_MAX_PAGES);
 			else
 			{
-				cJSON_AddBoolToObject(res, "found", codes[k].found != NULL);
-				if (codes[k].found != NULL)
-					cJSON_AddItemToObject(res, "access_code", wj_access_code(codes[k].found));
-				codes[k].found = NULL;	/* it points into answer_cxt */
+				res->found = codes[k].found != NULL;
+				if (res->found)
+					res->access_code = seam_access_code_copy(codes[k].found);
 			}
-			cJSON_AddItemToArray(results, res);
+			codes[k].found = NULL;	/* it points into answer_cxt */
 		}
 		MemoryContextReset(answer_cxt);
 		/* the answer was read: its body (megabytes from the fake) can go */
 		pfree(reqs[r].resp.body.data);
 		reqs[r].resp.body.data = NULL;
 	}
-	worker_sql("SELECT oracode.worker_apply_poll_results($1::jsonb)", cJSON_PrintUnformatted(results));
+	worker_apply_polls(results, n);
 	return true;
 }

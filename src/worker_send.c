@@ -24,8 +24,9 @@
 #include "tod.h"
 #include "worker_db.h"
 #include "worker_rate.h"
+#include "worker_rows.h"
 #include "worker_send.h"
-#include "worker_json.h"
+#include "seam_answer.h"
 
 /* Why a create of this cycle was not sent after all (why NULL: it was sent). */
 typedef struct CreateHold
@@ -50,108 +51,85 @@ zone_from_text(const char *text)
 	return tod_value_zone(&v);
 }
 
-/* A timestamptz rendered by to_jsonb(), read back. */
-static TimestampTz
-claim_time(const cJSON *row, const char *key)
-{
-	TimestampTz t;
-
-	if (!seam_parse_timestamp(wj_str(row, key), &t))
-		elog(ERROR, "oracode worker: bad %s in claimed row", key);
-	return t;
-}
-
-/* A moment as milliseconds since 1970, as the results carry it. */
-static double
-unix_ms(TimestampTz t)
-{
-	return (double) t / 1000.0 +
-		(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000.0;
-}
-
 /*
- * Build the result object for one create, from Seam's answer; sent_at is when
- * it left the worker, the moment its attempt counts from against the rate.
+ * What came of one create, from Seam's answer; sent_at is when it left the
+ * worker, the moment its attempt counts from against the rate.
  */
-static cJSON *
-create_result(int64 id, const char *device_id, SeamResponse *resp, const CreateHold *hold,
+static void
+create_result(CreateResult *r, const CreateClaim *claim, SeamResponse *resp, const CreateHold *hold,
 			  TimestampTz sent_at, bool *unauthorized)
 {
-	cJSON	   *r = cJSON_CreateObject();
-	SeamAccessCode ac;
+	SeamAccessCode *ac;
 	SeamError	err;
 	const char *problem;
 	char		why[512];
 
-	cJSON_AddNumberToObject(r, "id", (double) id);
+	memset(r, 0, sizeof(CreateResult));
+	r->id = claim->id;
+	r->retry_after = -1;
 	if (hold->why != NULL)
 	{
 		/* never sent: back to the queue, nothing to find out, no use of the rate */
-		cJSON_AddStringToObject(r, "outcome", hold->paused ? "paused" : "retry");
-		cJSON_AddFalseToObject(r, "sent");
-		cJSON_AddStringToObject(r, "error", hold->why);
-		if (hold->retry_after >= 0)
-			cJSON_AddNumberToObject(r, "retry_after", hold->retry_after);
-		return r;
+		r->outcome = hold->paused ? CREATE_PAUSED : CREATE_RETRY;
+		r->sent = false;
+		r->error = hold->why;
+		r->retry_after = hold->retry_after;
+		return;
 	}
-	cJSON_AddStringToObject(r, "request_id", resp->request_id);
-	if (sent_at != 0)
-		cJSON_AddNumberToObject(r, "sent_ms", unix_ms(sent_at));
-	wj_describe_failure(resp, why, sizeof(why));
+	r->sent = true;
+	r->request_id = pstrdup(resp->request_id);
+	r->sent_at = sent_at;
+	seam_answer_describe_failure(resp, why, sizeof(why));
 
+	ac = palloc0(sizeof(SeamAccessCode));
 	if (resp->status == 200 &&
-		(!seam_parse_access_code(resp->body.data, &ac, &problem) ||
-		 (strcmp(ac.device_id, device_id) != 0 &&
+		(!seam_parse_access_code(resp->body.data, ac, &problem) ||
+		 (strcmp(ac->device_id, claim->device_id) != 0 &&
 		  (problem = "The access code is for another device.") != NULL)))
 	{
 		/* Seam said yes but we cannot read what it made: find out before resending */
-		cJSON_AddStringToObject(r, "outcome", "unknown");
-		cJSON_AddStringToObject(r, "error", psprintf("unreadable 200 answer: %s", problem));
+		r->outcome = CREATE_UNKNOWN;
+		r->error = psprintf("unreadable 200 answer: %s", problem);
 		/* an answer that names a code is never followed by a second create */
-		if (ac.access_code_id != NULL)
-			cJSON_AddStringToObject(r, "answered_code_id", ac.access_code_id);
+		r->answered_code_id = ac->access_code_id;
 	}
 	else if (resp->status == 200)
 	{
-		cJSON_AddStringToObject(r, "outcome", "created");
-		cJSON_AddItemToObject(r, "access_code", wj_access_code(&ac));
+		r->outcome = CREATE_CREATED;
+		r->access_code = ac;
 	}
-	else if (wj_credentials_refused(resp))
+	else if (seam_answer_refuses_credentials(resp))
 	{
 		*unauthorized = true;
-		cJSON_AddStringToObject(r, "outcome", "paused");
-		cJSON_AddStringToObject(r, "error", why);
+		r->outcome = CREATE_PAUSED;
+		r->error = pstrdup(why);
 	}
 	else if (resp->status == 429 || (resp->status == 0 && !resp->maybe_sent))
 	{
-		cJSON_AddStringToObject(r, "outcome", "retry");
+		r->outcome = CREATE_RETRY;
 		if (resp->status == 0)
-			cJSON_AddFalseToObject(r, "sent");
+			r->sent = false;
 		else
-			cJSON_AddTrueToObject(r, "rate_limited");	/* holds its device */
-		cJSON_AddStringToObject(r, "error", why);
-		if (resp->retry_after >= 0)
-			cJSON_AddNumberToObject(r, "retry_after", resp->retry_after);
+			r->rate_limited = true;	/* holds its device */
+		r->error = pstrdup(why);
+		r->retry_after = resp->retry_after;
 	}
 	else if (resp->status >= 400 && resp->status < 500 && resp->status != 408)
 	{
 		seam_parse_error(resp->body.data, &err);
-		cJSON_AddStringToObject(r, "outcome", "failed");
-		cJSON_AddNumberToObject(r, "http_status", resp->status);
-		cJSON_AddStringToObject(r, "error_type", err.type ? err.type : "unknown");
-		cJSON_AddStringToObject(r, "error_message", err.message ? err.message : "");
-		if (err.validation_errors_json)
-			cJSON_AddItemToObject(r, "validation_errors", cJSON_Parse(err.validation_errors_json));
+		r->outcome = CREATE_FAILED;
+		r->http_status = (int) resp->status;
+		r->error_type = err.type ? err.type : "unknown";
+		r->error_message = err.message ? err.message : "";
+		r->validation_errors_json = err.validation_errors_json;
 	}
 	else
 	{
 		/* 5xx, 408, timeout or reset after sending: the code may exist */
-		cJSON_AddStringToObject(r, "outcome", "unknown");
-		cJSON_AddStringToObject(r, "error", why);
-		if (resp->retry_after >= 0)
-			cJSON_AddNumberToObject(r, "retry_after", resp->retry_after);
+		r->outcome = CREATE_UNKNOWN;
+		r->error = pstrdup(why);
+		r->retry_after = resp->retry_after;
 	}
-	return r;
 }
 
 /* One device's code list for a reconciliation, page by page, each page read once. */
@@ -214,38 +192,40 @@ fetch_list_pages(const char *device_id, SeamResponse *first, ListPages *lp)
  * or why they could not all be read (then nothing is concluded: a missing
  * page could hold the code).
  */
-static cJSON *
-reconcile_result(const char *device_id, cJSON *ids, ListPages *lp, bool *unauthorized)
+static void
+reconcile_result(ReconcileResult *r, const char *device_id, ListPages *lp, bool *unauthorized)
 {
-	cJSON	   *r = cJSON_CreateObject();
-	cJSON	   *codes;
 	SeamResponse *last = lp->pages[lp->npages - 1];
 	char		why[512] = "";
 	int			p,
 				i;
 
-	cJSON_AddStringToObject(r, "device_id", device_id);
-	cJSON_AddItemToObject(r, "ids", ids);
+	r->device_id = device_id;
+	r->retry_after = -1;
 	if (lp->unreadable >= 0)
 		snprintf(why, sizeof(why), "unreadable code list%s: %s",
 				 lp->unreadable > 0 ? psprintf(" (page %d)", lp->unreadable + 1) : "", lp->problem);
 	else if (last->status != 200)
 	{
-		if (wj_credentials_refused(last))
+		if (seam_answer_refuses_credentials(last))
 			*unauthorized = true;
-		wj_describe_failure(last, why, sizeof(why));
+		seam_answer_describe_failure(last, why, sizeof(why));
 	}
 	else if (lp->problem != NULL)
 		snprintf(why, sizeof(why), "incomplete code list: %s", lp->problem);
 	if (why[0] != '\0')
 	{
-		if (last->retry_after >= 0)
-			cJSON_AddNumberToObject(r, "retry_after", last->retry_after);
-		cJSON_AddFalseToObject(r, "ok");
-		cJSON_AddStringToObject(r, "error", psprintf("reconciliation failed: %s", why));
-		return r;
+		r->retry_after = last->retry_after;
+		r->ok = false;
+		r->error = psprintf("reconciliation failed: %s", why);
+		return;
 	}
-	codes = cJSON_AddArrayToObject(r, "codes");
+	r->ok = true;
+	r->ncodes = 0;
+	for (p = 0; p < lp->npages; p++)
+		r->ncodes += lp->ncodes[p];
+	r->codes = palloc(sizeof(SeamAccessCode *) * Max(r->ncodes, 1));
+	r->ncodes = 0;
 	for (p = 0; p < lp->npages; p++)
 		for (i = 0; i < lp->ncodes[p]; i++)
 		{
@@ -253,10 +233,8 @@ reconcile_result(const char *device_id, cJSON *ids, ListPages *lp, bool *unautho
 
 			/* Seam's fake lists every device's codes whatever the filter: keep this device's */
 			if (strcmp(ac->device_id, device_id) == 0)
-				cJSON_AddItemToArray(codes, wj_access_code(ac));
+				r->codes[r->ncodes++] = ac;
 		}
-	cJSON_AddTrueToObject(r, "ok");
-	return r;
 }
 
 /* What the creates of one cycle learnt so far that holds back the rest. */
@@ -343,7 +321,7 @@ window_finished(int i, void *arg)
 	SeamResponse *resp = &w->reqs[i].resp;
 	int			h;
 
-	if (wj_credentials_refused(resp))
+	if (seam_answer_refuses_credentials(resp))
 		w->refused = true;
 	else if (resp->status == 429)
 	{
@@ -379,50 +357,59 @@ window_finished(int i, void *arg)
 #define OVERLAP_ROWS 25
 
 /*
- * The answers of the last batch of creates (a JSON array, in
- * TopMemoryContext), of which the first pending_results_done are recorded.
+ * The answers of the last batch of creates, of which the first
+ * pending_done are recorded; everything they point to is in pending_cxt.
  * Until recorded, their rows stay 'sending' under their lease, exactly as
  * while their HTTP ran: if the worker dies first, they are reconciled,
  * never resent.
  */
-static char *pending_create_results = NULL;
-static int	pending_results_done = 0;
+static MemoryContext pending_cxt = NULL;
+static CreateResult *pending_results = NULL;
+static int	npending = 0;
+static int	pending_done = 0;
+
+/*
+ * The next batch, claimed while this one's creates were on the wire, in
+ * ahead_cxt. Its rows are 'sending' under their lease from the claim on, as
+ * for any claimed batch: one that is never sent (the worker stops, or Seam
+ * refuses the key) is found by its lease and reconciled, or put back at
+ * once below.
+ */
+static MemoryContext ahead_cxt = NULL;
+static CreateClaim *ahead = NULL;
+static int	nahead = 0;
+
+/* The contexts that outlive a turn: the last batch's answers, the next batch's claims. */
+static void
+send_contexts(void)
+{
+	if (pending_cxt == NULL)
+	{
+		pending_cxt = AllocSetContextCreate(TopMemoryContext, "oracode create answers",
+											ALLOCSET_DEFAULT_SIZES);
+		ahead_cxt = AllocSetContextCreate(TopMemoryContext, "oracode claimed ahead",
+										  ALLOCSET_DEFAULT_SIZES);
+	}
+}
 
 /* Record up to max (<= 0: all) of the last batch's answers not yet recorded. */
 static void
 record_results(int max)
 {
-	cJSON	   *all,
-			   *item;
-	StringInfoData chunk;
-	int			i = 0,
-				n = 0;
+	int			n = npending - pending_done;
 
-	if (pending_create_results == NULL)
+	if (pending_results == NULL)
 		return;
-	all = wj_parse(pending_create_results);
-	initStringInfo(&chunk);
-	appendStringInfoChar(&chunk, '[');
-	cJSON_ArrayForEach(item, all)
+	if (max > 0 && n > max)
+		n = max;
+	worker_apply_creates(pending_results + pending_done, n);
+	pending_done += n;
+	if (pending_done >= npending)
 	{
-		if (i++ < pending_results_done)
-			continue;
-		if (max > 0 && n == max)
-			break;
-		if (n++ > 0)
-			appendStringInfoChar(&chunk, ',');
-		appendStringInfoString(&chunk, cJSON_PrintUnformatted(item));
+		pending_results = NULL;
+		npending = pending_done = 0;
+		MemoryContextReset(pending_cxt);
 	}
-	appendStringInfoChar(&chunk, ']');
-	pending_results_done += n;
-	if (pending_results_done >= cJSON_GetArraySize(all))
-	{
-		pfree(pending_create_results);
-		pending_create_results = NULL;
-		pending_results_done = 0;
-	}
-	if (n > 0)
-		worker_sql("SELECT oracode.worker_apply_create_results($1::jsonb)", chunk.data);
 }
 
 /* Record the last batch's answers, if not yet recorded. */
@@ -433,51 +420,57 @@ worker_send_flush(void)
 }
 
 /*
- * The next batch, claimed while this one's creates were on the wire (the
- * claim's JSON, in TopMemoryContext). Its rows are 'sending' under their
- * lease from the claim on, as for any claimed batch: one that is never sent
- * (the worker stops, or Seam refuses the key) is found by its lease and
- * reconciled, or put back at once below.
+ * Claim up to rows creates, and the reconciliations due unless creates_only.
+ * A claim made while creates are in flight is creates only, since a row of
+ * the batch in flight whose lease ran out (Seam very slow) would otherwise
+ * be listed at Seam before its own answer came.
  */
-static char *pending_claim = NULL;
-
-/*
- * Claim up to rows creates, and the reconciliations due unless creates_only:
- * the claim's JSON. A claim made while creates are in flight is creates
- * only, since a row of the batch in flight whose lease ran out (Seam very
- * slow) would otherwise be listed at Seam before its own answer came.
- */
-static char *
-claim_batch(int rows, bool creates_only)
+static int
+claim_batch(int rows, bool creates_only, CreateClaim **claims)
 {
-	return worker_sql("SELECT oracode.worker_claim_creates($1::jsonb)::text",
-					  psprintf("{\"batch\":%d,\"rate\":%d,\"lease_seconds\":%d,\"creates_only\":%s}",
-							   rows, oracode_create_rate_limit,
-							   worker_lease_seconds(), creates_only ? "true" : "false"));
+	return worker_claim_creates(rows, oracode_create_rate_limit, worker_lease_seconds(),
+								creates_only, claims);
 }
 
-/* Claim up to rows more creates into pending_claim; returns how many were claimed. */
+/* Claim up to rows more creates into the batch claimed ahead; returns how many were claimed. */
 static int
 claim_ahead(int rows)
 {
-	cJSON	   *claim = wj_parse(claim_batch(rows, true));
-	cJSON	   *got = cJSON_GetObjectItemCaseSensitive(claim, "create");
-	int			n = cJSON_GetArraySize(got);
-	cJSON	   *merged;
-	cJSON	   *row;
+	MemoryContext old = MemoryContextSwitchTo(ahead_cxt);
+	CreateClaim *got;
+	int			n = claim_batch(rows, true, &got);
 
-	if (n == 0)
-		return 0;
-	if (pending_claim == NULL)
-		merged = claim;
-	else
+	if (n > 0)
 	{
-		merged = wj_parse(pending_claim);
-		pfree(pending_claim);
-		while ((row = cJSON_DetachItemFromArray(got, 0)) != NULL)
-			cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(merged, "create"), row);
+		ahead = ahead ? repalloc(ahead, sizeof(CreateClaim) * (nahead + n))
+			: palloc(sizeof(CreateClaim) * n);
+		memcpy(ahead + nahead, got, sizeof(CreateClaim) * n);
+		nahead += n;
 	}
-	pending_claim = MemoryContextStrdup(TopMemoryContext, cJSON_PrintUnformatted(merged));
+	MemoryContextSwitchTo(old);
+	return n;
+}
+
+/* Take the batch claimed ahead into the current memory context. */
+static int
+take_ahead(CreateClaim **claims)
+{
+	int			n = nahead;
+	int			i;
+
+	*claims = palloc(sizeof(CreateClaim) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		CreateClaim *c = &(*claims)[i];
+
+		*c = ahead[i];
+		c->device_id = pstrdup(ahead[i].device_id);
+		c->seam_name = pstrdup(ahead[i].seam_name);
+		c->time_zone = pstrdup(ahead[i].time_zone);
+	}
+	ahead = NULL;
+	nahead = 0;
+	MemoryContextReset(ahead_cxt);
 	return n;
 }
 
@@ -491,7 +484,7 @@ window_overlap(void *arg)
 	CreateWindow *w = (CreateWindow *) arg;
 	bool		more;
 
-	if (pending_create_results != NULL)
+	if (pending_results != NULL)
 	{
 		record_results(OVERLAP_ROWS);
 		more = true;
@@ -519,21 +512,18 @@ static void
 release_claim(const CreateHold *hold)
 {
 	bool		unauthorized = hold->paused;
-	cJSON	   *claim,
-			   *row,
-			   *results;
+	CreateClaim *claims;
+	CreateResult *results;
+	int			n,
+				i;
 
-	if (pending_claim == NULL)
+	if (nahead == 0)
 		return;
-	claim = wj_parse(pending_claim);
-	pfree(pending_claim);
-	pending_claim = NULL;
-	results = cJSON_CreateArray();
-	cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(claim, "create"))
-		cJSON_AddItemToArray(results, create_result(wj_int(row, "id"), wj_str(row, "device_id"),
-													NULL, hold, 0, &unauthorized));
-	if (cJSON_GetArraySize(results) > 0)
-		worker_sql("SELECT oracode.worker_apply_create_results($1::jsonb)", cJSON_PrintUnformatted(results));
+	n = take_ahead(&claims);
+	results = palloc(sizeof(CreateResult) * n);
+	for (i = 0; i < n; i++)
+		create_result(&results[i], &claims[i], NULL, hold, 0, &unauthorized);
+	worker_apply_creates(results, n);
 }
 
 /* Seam refused the key: give back the batch claimed ahead. */
@@ -580,25 +570,25 @@ perform_creates(SeamRequest *reqs, const char **devices, CreateHold *holds, int 
 bool
 worker_send_cycle(bool *unauthorized)
 {
-	cJSON	   *claim,
-			   *rec,
-			   *cre,
-			   *row;
-	int			nrec,
+	CreateClaim *claims;
+	int			nclaims,
+				nrec = 0,
 				ncre,
 				nreq = 0,
-				i;
+				i,
+				k;
 	SeamRequest *reqs;
 	CreateHold *holds;
 	const char **req_device;
-	cJSON	  **req_ids;
+	ReconcileResult *rec;
 	ListPages  *lists;
-	cJSON	   *create_results,
-			   *reconcile_results;
+	const CreateClaim *cre;
 	char	   *activity;
 	long		wait_ms = worker_rate_workspace_wait_ms();
 	TimestampTz *sent_at;
+	MemoryContext turn_cxt = CurrentMemoryContext;
 
+	send_contexts();
 	if (wait_ms > 0)
 	{
 		/* Seam asked the workspace to wait: send nothing, give back what was claimed ahead */
@@ -608,36 +598,28 @@ worker_send_cycle(bool *unauthorized)
 		release_claim(&hold);
 		return false;
 	}
-	if (pending_claim != NULL)
-	{
-		claim = wj_parse(pending_claim);
-		pfree(pending_claim);
-		pending_claim = NULL;
-	}
+	if (nahead > 0)
+		nclaims = take_ahead(&claims);
 	else
 	{
 		/* the last batch's answers first: its rows must not look unanswered to the claim */
 		worker_send_flush();
-		claim = wj_parse(claim_batch(oracode_batch_size, false));
+		nclaims = claim_batch(oracode_batch_size, false, &claims);
 	}
-	rec = cJSON_GetObjectItemCaseSensitive(claim, "reconcile");
-	cre = cJSON_GetObjectItemCaseSensitive(claim, "create");
-	nrec = cJSON_GetArraySize(rec);
-	ncre = cJSON_GetArraySize(cre);
-	if (nrec == 0 && ncre == 0)
+	if (nclaims == 0)
 	{
 		worker_send_flush();
 		return false;
 	}
 
-	/* one list request per device to reconcile, one create per new request */
-	reqs = palloc0(sizeof(SeamRequest) * (nrec + ncre));
-	req_device = palloc0(sizeof(char *) * (nrec + ncre));
-	req_ids = palloc0(sizeof(cJSON *) * (nrec + ncre));
-	holds = palloc0(sizeof(CreateHold) * (ncre + 1));
-	cJSON_ArrayForEach(row, rec)
+	/* one list request per device to reconcile (claimed first), one create per new request */
+	reqs = palloc0(sizeof(SeamRequest) * nclaims);
+	req_device = palloc0(sizeof(char *) * nclaims);
+	rec = palloc0(sizeof(ReconcileResult) * nclaims);
+	holds = palloc0(sizeof(CreateHold) * (nclaims + 1));
+	for (k = 0; k < nclaims && claims[k].reconcile; k++)
 	{
-		const char *dev = wj_str(row, "device_id");
+		const char *dev = claims[k].device_id;
 
 		for (i = 0; i < nreq; i++)
 			if (strcmp(req_device[i], dev) == 0)
@@ -645,24 +627,24 @@ worker_send_cycle(bool *unauthorized)
 		if (i == nreq)
 		{
 			req_device[nreq] = dev;
-			req_ids[nreq] = cJSON_CreateArray();
+			rec[nreq].ids = palloc(sizeof(int64) * nclaims);
 			reqs[nreq].path = "/access_codes/list";
 			reqs[nreq].body = seam_body_list_codes_by_device(dev, NULL);
 			nreq++;
 		}
-		cJSON_AddItemToArray(req_ids[i], cJSON_CreateNumber((double) wj_int(row, "id")));
+		rec[i].ids[rec[i].nids++] = claims[k].id;
 	}
 	nrec = nreq;				/* from here on: number of reconcile requests */
-	cJSON_ArrayForEach(row, cre)
+	cre = claims + k;
+	ncre = nclaims - k;
+	for (i = 0; i < ncre; i++)
 	{
-		TodZone		zone = zone_from_text(wj_str(row, "time_zone"));
-		const char *bound = wj_str(row, "bound");
+		TodZone		zone = zone_from_text(cre[i].time_zone);
 
-		req_device[nreq] = wj_str(row, "device_id");
+		req_device[nreq] = cre[i].device_id;
 		reqs[nreq].path = "/access_codes/create";
-		reqs[nreq].body = seam_body_create_code(wj_str(row, "device_id"), wj_str(row, "seam_name"),
-												claim_time(row, "starts_at"), claim_time(row, "ends_at"),
-												&zone, bound && strcmp(bound, "daily") == 0);
+		reqs[nreq].body = seam_body_create_code(cre[i].device_id, cre[i].seam_name,
+												cre[i].starts_at, cre[i].ends_at, &zone, cre[i].daily);
 		nreq++;
 	}
 
@@ -676,26 +658,26 @@ worker_send_cycle(bool *unauthorized)
 	sent_at = perform_creates(reqs + nrec, req_device + nrec, holds, ncre, activity);
 	worker_send_flush();		/* when no create of this batch went out */
 
-	reconcile_results = cJSON_CreateArray();
 	for (i = 0; i < nrec; i++)
-		cJSON_AddItemToArray(reconcile_results,
-							 reconcile_result(req_device[i], req_ids[i], &lists[i], unauthorized));
-	create_results = cJSON_CreateArray();
-	i = nrec;
-	cJSON_ArrayForEach(row, cre)
-	{
-		cJSON_AddItemToArray(create_results, create_result(wj_int(row, "id"), wj_str(row, "device_id"),
-														   &reqs[i].resp, &holds[i - nrec],
-														   sent_at[i - nrec], unauthorized));
-		i++;
-	}
-	if (nrec > 0)
-		worker_sql("SELECT oracode.worker_apply_reconcile($1::jsonb)",
-				   cJSON_PrintUnformatted(reconcile_results));
+		reconcile_result(&rec[i], req_device[i], &lists[i], unauthorized);
+	worker_apply_reconciles(rec, nrec);
 	if (ncre > 0)
 	{
-		pending_create_results = MemoryContextStrdup(TopMemoryContext,
-													 cJSON_PrintUnformatted(create_results));
+		/* recorded while the next batch is on the wire: kept past this turn */
+		MemoryContextSwitchTo(pending_cxt);
+		pending_results = palloc(sizeof(CreateResult) * ncre);
+		for (i = 0; i < ncre; i++)
+		{
+			CreateHold	hold = holds[i];
+
+			if (hold.why != NULL)
+				hold.why = pstrdup(hold.why);
+			create_result(&pending_results[i], &cre[i], &reqs[nrec + i].resp, &hold, sent_at[i],
+						  unauthorized);
+		}
+		npending = ncre;
+		pending_done = 0;
+		MemoryContextSwitchTo(turn_cxt);
 		/* a paused worker sends nothing more: record now, and give back what it claimed ahead */
 		if (*unauthorized)
 			worker_send_flush();

@@ -201,7 +201,7 @@ SELECT lives_ok($$SELECT * FROM oracode.status_counts, oracode.capacity, oracode
   'a pg_monitor member reads every view');
 SELECT is((SELECT state FROM oracode.worker_health), 'running', 'a pg_monitor member sees the worker''s health');
 SELECT throws_ok($$SELECT code FROM oracode.access_codes$$, '42501', NULL, 'a pg_monitor member cannot read the PINs');
-SELECT throws_ok($$SELECT oracode.worker_claim_creates('{}')$$, '42501', NULL, 'nor run the worker''s steps');
+SELECT throws_ok($$SELECT oracode.worker_claim_creates(1, 1, interval '1 minute', false)$$, '42501', NULL, 'nor run the worker''s steps');
 RESET ROLE;
 SET LOCAL ROLE oracode_test_pms;
 SELECT is((SELECT status FROM oracode.access_codes WHERE booking_ref = 'RPT-2'), 'set', 'a PMS role with a column grant reads status');
