@@ -10,8 +10,9 @@
 -- call folds into a constant array and a partial index matches as with a literal list.
 CREATE FUNCTION oracode.statuses(kind text) RETURNS text[]
     AS 'MODULE_PATHNAME', 'oracode_statuses' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
--- Every role may read the sets: a partial index's predicate and a CHECK call it whoever
--- plans a query on oracode.access_codes (the names are no secret). Revoked first, as by the
+-- Every role may read the sets: a view (oracode.pending, read by pg_monitor) and the CHECK on
+-- access_codes.status call it with the rights of the role that reads or writes, not the
+-- owner's (the names are no secret). Revoked first, as by the
 -- install script's REVOKE ALL ON ALL FUNCTIONS, so both leave the same privileges.
 REVOKE ALL ON FUNCTION oracode.statuses(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION oracode.statuses(text) TO PUBLIC;

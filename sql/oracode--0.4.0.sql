@@ -1175,8 +1175,9 @@ REVOKE EXECUTE ON FUNCTION @extschema@.oracode_ingest_webhook(jsonb, bytea) FROM
 REVOKE ALL ON ALL TABLES IN SCHEMA oracode FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA oracode FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA oracode FROM PUBLIC;
--- Every role may read the sets: a partial index's predicate and a CHECK call it whoever
--- plans a query on oracode.access_codes (the names are no secret).
+-- Every role may read the sets: a view (oracode.pending, read by pg_monitor) and the CHECK on
+-- access_codes.status call it with the rights of the role that reads or writes, not the
+-- owner's (the names are no secret).
 GRANT EXECUTE ON FUNCTION oracode.statuses(text) TO PUBLIC;
 
 

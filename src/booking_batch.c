@@ -131,19 +131,6 @@ static const Oid insert_elem_types[15] = {
 	TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, TIMESTAMPTZOID, TEXTOID
 };
 
-/* The supersede of create_code.c (same booking, same lock), for every new request with a booking_ref at once. */
-static SpiPlan supersede_plan = {
-	"UPDATE oracode.access_codes a SET superseded_by = u.id, "
-	"status = CASE WHEN a.status = 'queued' THEN 'cancelled' ELSE a.status END, "
-	"status_detail = CASE WHEN a.status = 'queued' THEN 'superseded by request ' || u.id "
-	"ELSE a.status_detail END "
-	"FROM unnest($1::text[], $2::int8[], $3::uuid[]) AS u(booking_ref, id, device_id) "
-	"WHERE a.booking_ref = u.booking_ref AND a.device_id = u.device_id AND a.id <> u.id "
-	"AND a.superseded_by IS NULL AND a.status <> ALL (oracode.statuses('final'))",
-	3, {TEXTARRAYOID, INT8ARRAYOID, UUIDARRAYOID},
-	NULL, CURSOR_OPT_GENERIC_PLAN
-};
-
 /* A booking_ref's hash, the key of a scope's refs. */
 static uint64
 ref_hash(text *ref)
@@ -341,7 +328,7 @@ write_requests(List *requests)
 		args[0] = make_array(sup_refs, NULL, nsup, TEXTOID);
 		args[1] = make_array(sup_ids, NULL, nsup, INT8OID);
 		args[2] = make_array(sup_devices, NULL, nsup, UUIDOID);
-		spi_plan_run(&supersede_plan, args, NULL, 0);
+		request_supersede(args[0], args[1], args[2]);
 	}
 	SPI_finish();
 }

@@ -93,21 +93,6 @@ static SpiPlan insert_plan = {
 };
 
 /*
- * A changed booking supersedes its earlier requests for the same lock; those
- * not yet sent are never sent. The same booking_ref on another lock is a
- * room of the same group booking, and stands alongside.
- */
-static SpiPlan supersede_plan = {
-	"UPDATE oracode.access_codes a SET superseded_by = $2, "
-	"status = CASE WHEN a.status = 'queued' THEN 'cancelled' ELSE a.status END, "
-	"status_detail = CASE WHEN a.status = 'queued' THEN 'superseded by request ' || $2 "
-	"ELSE a.status_detail END "
-	"WHERE a.booking_ref = $1 AND a.device_id = $3 AND a.id <> $2 AND a.superseded_by IS NULL "
-	"AND a.status <> ALL (oracode.statuses('final'))",
-	3, {TEXTOID, INT8OID, UUIDOID}
-};
-
-/*
  * The device's codes valid at some time the new one is (its window
  * overlaps the new window), the new one included: a lock's capacity is
  * what it holds at once, so codes for next season do not count today.
@@ -302,12 +287,7 @@ insert_request(const CodeRequest *req, bool supersede)
 	request_replan_if_outbox_grew();
 
 	if (supersede)
-	{
-		Datum		args[3] = {PointerGetDatum(req->booking_ref), Int64GetDatum(new_id),
-		UUIDPGetDatum(&req->device_id)};
-
-		spi_plan_run(&supersede_plan, args, NULL, 0);
-	}
+		request_supersede_one(req->booking_ref, new_id, &req->device_id);
 	return row;
 }
 

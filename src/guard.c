@@ -19,6 +19,7 @@
 #include "utils/timestamp.h"
 
 #include "access_codes.h"
+#include "code_status.h"
 #include "oracode.h"
 
 PG_FUNCTION_INFO_V1(oracode_guard_sent_code);
@@ -83,7 +84,7 @@ oracode_guard_sent_code(PG_FUNCTION_ARGS)
 	id = DatumGetInt64(heap_getattr(oldtup, access_codes_attnum(desc, "id"), desc, &isnull));
 
 	/* never sent: anything goes */
-	if (strcmp(status, "queued") == 0 || strcmp(status, "cancelled") == 0)
+	if (code_status_in(status, CODE_SET_UNSENT))
 	{
 		if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 			return PointerGetDatum(stamp_updated_at(td->tg_newtuple, desc));

@@ -35,6 +35,8 @@ typedef struct CodeRequest
 extern Oid	request_id_sequence(void);
 extern int64 request_next_id(Oid seq);
 extern char *request_seam_name(text *name, text *ref, int64 id);
+extern void request_supersede(Datum refs, Datum ids, Datum devices);
+extern void request_supersede_one(text *ref, int64 id, const pg_uuid_t *device);
 extern void request_replan_if_outbox_grew(void);
 
 #endif							/* ORACODE_REQUEST_H */

@@ -21,6 +21,7 @@
 
 #include "access_codes.h"
 #include "booking_batch.h"
+#include "code_status.h"
 #include "spi_plans.h"
 #include "status_notify.h"
 
@@ -133,7 +134,7 @@ oracode_record_status_change(PG_FUNCTION_ARGS)
 			 * out the PIN it waits for.
 			 */
 			if (pin_arrived(td->tg_trigtuple, row, desc) &&
-				strcmp(TextDatumGetCString(values[2]), "set") == 0)
+				strcmp(TextDatumGetCString(values[2]), code_status_name(CODE_SET)) == 0)
 				notify_change(row, desc, values[1], false, values[2]);
 			return PointerGetDatum(NULL);
 		}
