@@ -114,6 +114,7 @@ run_parse_access_codes(void *arg)
 	int			n,
 				i;
 	const char *problem = NULL;
+	char	   *cursor;
 
 	if (seam_parse_access_code(body, &ac, &problem))
 		check_access_code(&ac);
@@ -121,9 +122,13 @@ run_parse_access_codes(void *arg)
 		check_problem("seam_parse_access_code", problem);
 
 	problem = NULL;
-	if (seam_parse_access_codes(body, &acs, &n, &problem))
+	if (seam_parse_access_codes(body, &acs, &n, &cursor, &problem))
+	{
 		for (i = 0; i < n; i++)
 			check_access_code(&acs[i]);
+		if (cursor != NULL && cursor[0] == '\0')
+			shim_fail("seam_parse_access_codes gave an empty next page cursor");
+	}
 	else
 		check_problem("seam_parse_access_codes", problem);
 }

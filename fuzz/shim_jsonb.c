@@ -99,8 +99,12 @@ fill_value(const cJSON *node, JsonbValue *v)
 	}
 	else if (cJSON_IsNumber(node))
 	{
+		/* the shim's Numeric is the number as a double (numeric_float8_no_overflow below) */
+		double	   *d = palloc(sizeof(double));
+
+		*d = node->valuedouble;
 		v->type = jbvNumeric;
-		v->val.numeric = NULL;
+		v->val.numeric = (Numeric) d;
 	}
 	else if (cJSON_IsString(node))
 	{
@@ -189,4 +193,11 @@ shim_cjson_has_duplicate_keys(const cJSON *node)
 			return true;
 	}
 	return false;
+}
+
+/* The shim's Numeric (see fill_value) read back as a double. */
+Datum
+numeric_float8_no_overflow(PG_FUNCTION_ARGS)
+{
+	return Float8GetDatum(*(double *) PG_GETARG_POINTER(0));
 }

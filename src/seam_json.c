@@ -577,97 +577,34 @@ seam_parse_devices(const char *body, SeamDevice **devs, int *n, char **next_curs
 	return true;
 }
 
-/* True if s is a UUID in canonical 8-4-4-4-12 hexadecimal form. */
-bool
-seam_is_uuid(const char *s)
-{
-	int			i;
-
-	if (s == NULL || strlen(s) != 36)
-		return false;
-	for (i = 0; i < 36; i++)
-	{
-		if (i == 8 || i == 13 || i == 18 || i == 23)
-		{
-			if (s[i] != '-')
-				return false;
-		}
-		else if (!isxdigit((unsigned char) s[i]))
-			return false;
-	}
-	return true;
-}
-
-/* Read a slot's TOD member into *out; a problem sentence if it is not one. */
-static char *
-slot_time(const cJSON *obj, const char *key, char **out)
-{
-	TodValue	v;
-	TodStatus	st;
-
-	*out = get_string(obj, key);
-	if (*out == NULL)
-		return psprintf("It has no \"%s\" string.", key);
-	st = tod_parse(*out, &v);
-	if (st != TOD_OK)
-		return psprintf("Its \"%s\" \"%s\" is not a Seam time of day. %s", key, *out,
-						tod_status_detail(st));
-	return NULL;
-}
-
-/* Read a slot's flag; a problem sentence if it is neither boolean, null nor absent. */
-static char *
-slot_flag(const cJSON *obj, const char *key, bool *out)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-	*out = false;
-	if (v == NULL || cJSON_IsNull(v))
-		return NULL;
-	if (!cJSON_IsBool(v))
-		return psprintf("Its \"%s\" is not a boolean.", key);
-	*out = cJSON_IsTrue(v);
-	return NULL;
-}
-
-/*
- * Check one slot by the rules of the jsonb form of oracode_match_slot: a
- * name, two Seam times of day, flags that are booleans. The prefixes and
- * the user level id are informative and read as absent when malformed.
- */
+/* TimeSlotLookup over a cJSON object. */
 static void
-read_time_slot(const cJSON *obj, SeamTimeSlot *slot)
+cjson_slot_member(const void *obj, const char *key, TimeSlotMember *m)
 {
-	char	   *problem = NULL;
-	char	   *p;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive((const cJSON *) obj, key);
 
-	if (!cJSON_IsObject(obj))
+	memset(m, 0, sizeof(TimeSlotMember));
+	if (v == NULL)
+		m->type = TSM_ABSENT;
+	else if (cJSON_IsNull(v))
+		m->type = TSM_NULL;
+	else if (cJSON_IsString(v) && v->valuestring)
 	{
-		slot->problem = pstrdup("It is not a JSON object.");
-		return;
+		m->type = TSM_STRING;
+		m->string = pstrdup(v->valuestring);
 	}
-	slot->name = get_string(obj, "name");
-	if (slot->name == NULL)
-		problem = pstrdup("It has no \"name\" string.");
-	if ((p = slot_time(obj, "check_in_time", &slot->check_in_time)) != NULL && problem == NULL)
-		problem = p;
-	if ((p = slot_time(obj, "check_out_time", &slot->check_out_time)) != NULL && problem == NULL)
-		problem = p;
-	if ((p = slot_flag(obj, "is_24_hour", &slot->is_24_hour)) != NULL && problem == NULL)
-		problem = p;
-	if ((p = slot_flag(obj, "is_biweekly_mode", &slot->is_biweekly_mode)) != NULL && problem == NULL)
-		problem = p;
-	if ((p = slot_flag(obj, "is_one_shot", &slot->is_one_shot)) != NULL && problem == NULL)
-		problem = p;
-	if ((p = slot_flag(obj, "is_master", &slot->is_master)) != NULL && problem == NULL)
-		problem = p;
-	slot->has_prefix = get_int(obj, "prefix", &slot->prefix);
-	slot->has_user_level_prefix = get_int(obj, "ext_dormakaba_oracode_user_level_prefix",
-										  &slot->user_level_prefix);
-	slot->user_level_id = get_string(obj, "dormakaba_oracode_user_level_id");
-	if (slot->user_level_id != NULL && !seam_is_uuid(slot->user_level_id))
-		slot->user_level_id = NULL;
-	slot->problem = problem;
+	else if (cJSON_IsBool(v))
+	{
+		m->type = TSM_BOOL;
+		m->boolean = cJSON_IsTrue(v);
+	}
+	else if (cJSON_IsNumber(v))
+	{
+		m->type = TSM_NUMBER;
+		m->number = v->valuedouble;
+	}
+	else
+		m->type = TSM_OTHER;
 }
 
 /*
@@ -697,7 +634,10 @@ seam_parse_time_slots(const char *json, SeamTimeSlot **slots, int *n, const char
 		SeamTimeSlot *slot = &(*slots)[*n];
 
 		slot->position = ++(*n);
-		read_time_slot(elem, slot);
+		if (cJSON_IsObject(elem))
+			time_slot_read(elem, cjson_slot_member, slot);
+		else
+			slot->problem = pstrdup("It is not a JSON object.");
 	}
 	cJSON_Delete(root);
 	return true;

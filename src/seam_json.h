@@ -18,6 +18,7 @@
 #include "postgres.h"
 #include "datatype/timestamp.h"
 
+#include "time_slot.h"
 #include "tod.h"
 
 /* An error body {"error":{"type","message"}}; type "non_json" when the body was not JSON. */
@@ -64,25 +65,6 @@ typedef struct SeamDevice
 	bool		code_names_unique;	/* code_constraints has name_must_be_unique */
 } SeamDevice;
 
-/* One element of predefined_time_slots, checked but not yet stored. */
-typedef struct SeamTimeSlot
-{
-	int			position;		/* 1-based index in Seam's array */
-	char	   *name;
-	bool		has_prefix;
-	int			prefix;
-	char	   *check_in_time;	/* a valid Seam TOD when problem is NULL */
-	char	   *check_out_time;
-	bool		is_24_hour;
-	bool		is_biweekly_mode;
-	bool		is_one_shot;
-	bool		is_master;
-	bool		has_user_level_prefix;
-	int			user_level_prefix;
-	char	   *user_level_id;	/* canonical UUID text, NULL if absent or not a UUID */
-	char	   *problem;		/* NULL if usable, else why (a sentence) */
-} SeamTimeSlot;
-
 extern void seam_json_init(void);
 
 extern bool seam_parse_error(const char *body, SeamError *err);
@@ -94,7 +76,6 @@ extern bool seam_parse_devices(const char *body, SeamDevice **devs, int *n, char
 							   const char **problem);
 extern bool seam_parse_time_slots(const char *json, SeamTimeSlot **slots, int *n,
 								  const char **problem);
-extern bool seam_is_uuid(const char *s);
 
 extern char *seam_body_create_code(const char *device_id, const char *name, TimestampTz starts_at,
 								   TimestampTz ends_at, const TodZone *zone, bool daily);

@@ -3,9 +3,9 @@
  *
  * The array is what Seam returns in
  * device.properties.dormakaba_oracode_metadata.predefined_time_slots.
- * Unknown fields are ignored; a missing flag reads as false; anything that
- * would make a match meaningless (not an array, no name, no times, a time
- * that is not a Seam TOD) raises 22023 naming the problem.
+ * Each slot object is read by the rules the device sync reads it by
+ * (time_slot.c); where the sync skips a malformed slot with a warning, this
+ * raises 22023 naming the problem, since the caller passed the slots.
  */
 #include "postgres.h"
 
@@ -13,8 +13,8 @@
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
 
-#include "seam_json.h"
 #include "slots.h"
+#include "time_slot.h"
 
 /* Raise 22023 for malformed slot JSON, with a detail sentence. */
 static void bad_slots(const char *fmt,...) pg_attribute_printf(1, 2) pg_attribute_noreturn();
@@ -64,62 +64,36 @@ slots_zone_index(OracodeSlotSet *set, const TodZone *zone)
 	return set->nzones++;
 }
 
-/* The string value of a required key in a slot object; raises if absent, null or not a string. */
-static char *
-slot_string(JsonbContainer *obj, const char *key, int n)
+/* TimeSlotLookup over a jsonb object container. */
+static void
+jsonb_slot_member(const void *obj, const char *key, TimeSlotMember *m)
 {
 	JsonbValue	v;
 
-	if (getKeyJsonValueFromContainer(obj, key, strlen(key), &v) == NULL ||
-		v.type == jbvNull)
-		bad_slots("Time slot %d has no \"%s\".", n, key);
-	if (v.type != jbvString)
-		bad_slots("In time slot %d, \"%s\" is not a string.", n, key);
-	return pnstrdup(v.val.string.val, v.val.string.len);
-}
-
-/*
- * The string value of an informative key, or NULL when it is absent or not
- * a string: like the device sync (seam_parse_time_slots), a malformed
- * informative field reads as absent rather than making the slot unusable.
- */
-static char *
-slot_informative_string(JsonbContainer *obj, const char *key)
-{
-	JsonbValue	v;
-
-	if (getKeyJsonValueFromContainer(obj, key, strlen(key), &v) == NULL ||
-		v.type != jbvString)
-		return NULL;
-	return pnstrdup(v.val.string.val, v.val.string.len);
-}
-
-/* The boolean value of key in a slot object; absent or null reads as false. */
-static bool
-slot_flag(JsonbContainer *obj, const char *key, int n)
-{
-	JsonbValue	v;
-
-	if (getKeyJsonValueFromContainer(obj, key, strlen(key), &v) == NULL ||
-		v.type == jbvNull)
-		return false;
-	if (v.type != jbvBool)
-		bad_slots("In time slot %d, \"%s\" is not a boolean.", n, key);
-	return v.val.boolean;
-}
-
-/* Parse one of a slot's TOD strings, raising 22023 with the reason. */
-static TodValue
-slot_time(JsonbContainer *obj, const char *key, int n)
-{
-	char	   *text = slot_string(obj, key, n);
-	TodValue	v;
-	TodStatus	st = tod_parse(text, &v);
-
-	if (st != TOD_OK)
-		bad_slots("In time slot %d, \"%s\" is \"%s\", which is not a Seam time of day. %s",
-				  n, key, text, tod_status_detail(st));
-	return v;
+	memset(m, 0, sizeof(TimeSlotMember));
+	if (getKeyJsonValueFromContainer((JsonbContainer *) obj, key, strlen(key), &v) == NULL)
+		m->type = TSM_ABSENT;
+	else if (v.type == jbvNull)
+		m->type = TSM_NULL;
+	else if (v.type == jbvString)
+	{
+		m->type = TSM_STRING;
+		m->string = pnstrdup(v.val.string.val, v.val.string.len);
+	}
+	else if (v.type == jbvBool)
+	{
+		m->type = TSM_BOOL;
+		m->boolean = v.val.boolean;
+	}
+	else if (v.type == jbvNumeric)
+	{
+		m->type = TSM_NUMBER;
+		/* a number beyond a double's range reads as one out of int range, never an error */
+		m->number = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+													   NumericGetDatum(v.val.numeric)));
+	}
+	else
+		m->type = TSM_OTHER;
 }
 
 /*
@@ -142,36 +116,31 @@ slots_from_jsonb(Jsonb *jb)
 	for (i = 0; i < count; i++)
 	{
 		JsonbValue *elem = getIthJsonbValueFromContainer(root, i);
-		JsonbContainer *obj;
 		OracodeSlot *slot = &set->slots[set->nslots];
-		TodValue	in,
-					out;
+		SeamTimeSlot read;
 		TodZone		zone;
-		char	   *uuid;
 
 		if (elem == NULL || elem->type != jbvBinary ||
 			!JsonContainerIsObject(elem->val.binary.data))
 			bad_slots("Element %d of time_slots is not an object.", i + 1);
-		obj = elem->val.binary.data;
+		/* the device sync's rules (time_slot.c): what it would skip, this refuses */
+		time_slot_read(elem->val.binary.data, jsonb_slot_member, &read);
+		if (read.problem != NULL)
+			bad_slots("Time slot %d is malformed. %s", i + 1, read.problem);
 
-		slot->name = slot_string(obj, "name", i + 1);
-		in = slot_time(obj, "check_in_time", i + 1);
-		out = slot_time(obj, "check_out_time", i + 1);
-		slot->check_in = in.time;
-		slot->check_out = out.time;
+		slot->name = read.name;
+		slot->check_in = read.check_in.time;
+		slot->check_out = read.check_out.time;
 		/* the slot's zone is its check-in time's zone (doc/reference.md, "Matching", rule 3) */
-		zone = tod_value_zone(&in);
+		zone = tod_value_zone(&read.check_in);
 		slot->zone_index = slots_zone_index(set, &zone);
-		slot->is_24_hour = slot_flag(obj, "is_24_hour", i + 1);
-		slot->is_biweekly_mode = slot_flag(obj, "is_biweekly_mode", i + 1);
-		slot->is_one_shot = slot_flag(obj, "is_one_shot", i + 1);
-		slot->is_master = slot_flag(obj, "is_master", i + 1);
-
-		uuid = slot_informative_string(obj, "dormakaba_oracode_user_level_id");
-		/* a user level id is informative only; ignore one that is not a UUID string */
-		if (uuid != NULL && seam_is_uuid(uuid))
+		slot->is_24_hour = read.is_24_hour;
+		slot->is_biweekly_mode = read.is_biweekly_mode;
+		slot->is_one_shot = read.is_one_shot;
+		slot->is_master = read.is_master;
+		if (read.user_level_id != NULL)
 		{
-			pg_uuid_t  *u = DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(uuid)));
+			pg_uuid_t  *u = DatumGetUUIDP(DirectFunctionCall1(uuid_in, CStringGetDatum(read.user_level_id)));
 
 			slot->user_level_id = *u;
 			slot->has_user_level_id = true;

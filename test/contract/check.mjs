@@ -15,8 +15,8 @@
 //     property of its endpoint's request schema; every field the C reads (fields.mjs `reads`) is
 //     declared in the endpoint's 200 answer schema ($ref, allOf/oneOf/anyOf followed) with types
 //     the C reads, required and non-null where the C cannot do without it, and with no enum value
-//     the C does not know where it tells values apart; and the keys that src/seam_json.c,
-//     src/worker_json.c and src/slots.c read or send are all listed in fields.mjs. The fields
+//     the C does not know where it tells values apart; and the keys that src/seam_json.c and
+//     src/time_slot.c read or send are all listed in fields.mjs. The fields
 //     oracode_ingest_webhook reads from Seam's events likewise, per event type.
 //  2. Each request the worker sent (User-Agent oracode/<version>; the tests' own curl calls are
 //     left out) is to an endpoint of Seam's API, and its body validates against that
@@ -259,12 +259,14 @@ const listedReads = new Set([...Object.values(endpoints).flatMap((e) => e.reads)
   .flatMap((f) => segments(f.path)).filter((s) => s !== '[]'));
 const listedSends = new Set(Object.values(endpoints).flatMap((e) => e.sends));
 const readCall = /\b(?:get_string|get_bool|get_int|get_object|get_array_text|get_timestamp|slot_time|slot_flag|slot_string|slot_informative_string|absent_or|cJSON_GetObjectItemCaseSensitive)\(\s*[^,()]+,\s*"([A-Za-z0-9_]+)"/g;
+// time_slot.c reads a slot's members through a lookup of either JSON library: (obj, lookup, "key")
+const slotReadCall = /\b(?:member_string|member_int|slot_time|slot_flag)\(\s*[^,()]+,\s*[^,()]+,\s*"([A-Za-z0-9_]+)"/g;
 const sendCall = /\bcJSON_Add\w*ToObject\(\s*[^,()]+,\s*"([A-Za-z0-9_]+)"/g;
 let srcKeys = 0;
-for (const [file, checkSends] of [['seam_json.c', true], ['worker_json.c', false], ['slots.c', false]]) {
+for (const [file, checkSends] of [['seam_json.c', true], ['time_slot.c', false]]) {
   let text;
   try { text = fs.readFileSync(path.join(src, file), 'utf8'); } catch { violation(`cannot read ${path.join(src, file)}`); continue; }
-  for (const [, key] of text.matchAll(readCall)) {
+  for (const [, key] of [...text.matchAll(readCall), ...text.matchAll(slotReadCall)]) {
     srcKeys++;
     if (!listedReads.has(key)) violation(`src/${file} reads "${key}", which test/contract/fields.mjs does not list (add it with its type)`);
   }

@@ -1,7 +1,7 @@
 // What oracode sends to Seam and reads from Seam's answers, in one place, for the contract
 // test (check.mjs). Each entry names the C (or SQL) that depends on it; check.mjs holds every
 // entry against the OpenAPI document of the pinned @seamapi/types, and also fails when
-// src/seam_json.c or src/worker_json.c reads or writes a key that is not listed here.
+// src/seam_json.c or src/time_slot.c reads or writes a key that is not listed here.
 //
 // A read field is { path, type, need?, by }:
 //   path  JSON path in the answer: `a.b` is member b of object a, `a[]` each element of array a
@@ -15,12 +15,12 @@
 //   by    where it is read
 
 // One access code object (src/seam_json.c read_access_code and code_problem,
-// and the status logic in sql/oracode--0.4.0.sql that reads the worker's copy of it).
+// and the status logic in sql/oracode--0.4.0.sql that reads the worker's oracode.seam_code of it).
 const accessCode = (p) => [
   { path: p, type: 'object', need: true, by: 'seam_parse_access_code / seam_parse_access_codes' },
   { path: `${p}.access_code_id`, type: 'string', need: true, by: 'read_access_code, code_problem' },
   { path: `${p}.device_id`, type: 'string', need: true, by: 'read_access_code, code_problem' },
-  { path: `${p}.status`, type: 'string', need: true, values: ['unset', 'setting', 'set', 'removing', 'unknown'], by: 'read_access_code, code_problem, oracode.seam_status' },
+  { path: `${p}.status`, type: 'string', need: true, values: ['unset', 'setting', 'set', 'removing', 'unknown'], by: 'read_access_code, code_problem, code_status_of_seam' },
   { path: `${p}.name`, type: ['string', 'null'], by: 'read_access_code, code_problem (reconcile finds a code by its name)' },
   { path: `${p}.code`, type: ['string', 'null'], by: 'read_access_code, code_problem (the PIN)' },
   { path: `${p}.is_waiting_for_code_assignment`, type: 'boolean', by: 'read_access_code (a set code still polled for its PIN)' },
@@ -41,18 +41,18 @@ const pagination = [
   { path: 'pagination.next_page_cursor', type: ['string', 'null'], by: 'read_next_cursor (seam_parse_access_codes, seam_parse_devices)' },
 ];
 
-// One Oracode time slot (seam_json.c read_time_slot, src/slots.c for the jsonb form).
+// One Oracode time slot (src/time_slot.c time_slot_read, for the sync and the jsonb form alike).
 const slot = (p) => [
-  { path: `${p}.name`, type: 'string', need: true, by: 'read_time_slot, slots.c slot_string' },
-  { path: `${p}.check_in_time`, type: 'string', need: true, by: 'read_time_slot, slots.c slot_time' },
-  { path: `${p}.check_out_time`, type: 'string', need: true, by: 'read_time_slot, slots.c slot_time' },
-  { path: `${p}.is_24_hour`, type: ['boolean', 'null'], by: 'read_time_slot, slots.c slot_flag' },
-  { path: `${p}.is_biweekly_mode`, type: ['boolean', 'null'], by: 'read_time_slot, slots.c slot_flag' },
-  { path: `${p}.is_one_shot`, type: ['boolean', 'null'], by: 'read_time_slot, slots.c slot_flag' },
-  { path: `${p}.is_master`, type: ['boolean', 'null'], by: 'read_time_slot, slots.c slot_flag' },
-  { path: `${p}.prefix`, type: 'integer', by: 'read_time_slot (informative)' },
-  { path: `${p}.ext_dormakaba_oracode_user_level_prefix`, type: 'integer', by: 'read_time_slot (informative)' },
-  { path: `${p}.dormakaba_oracode_user_level_id`, type: 'string', by: 'read_time_slot, slots.c (informative, a UUID)' },
+  { path: `${p}.name`, type: 'string', need: true, by: 'time_slot_read' },
+  { path: `${p}.check_in_time`, type: 'string', need: true, by: 'time_slot_read' },
+  { path: `${p}.check_out_time`, type: 'string', need: true, by: 'time_slot_read' },
+  { path: `${p}.is_24_hour`, type: ['boolean', 'null'], by: 'time_slot_read' },
+  { path: `${p}.is_biweekly_mode`, type: ['boolean', 'null'], by: 'time_slot_read' },
+  { path: `${p}.is_one_shot`, type: ['boolean', 'null'], by: 'time_slot_read' },
+  { path: `${p}.is_master`, type: ['boolean', 'null'], by: 'time_slot_read' },
+  { path: `${p}.prefix`, type: 'integer', by: 'time_slot_read (informative)' },
+  { path: `${p}.ext_dormakaba_oracode_user_level_prefix`, type: 'integer', by: 'time_slot_read (informative)' },
+  { path: `${p}.dormakaba_oracode_user_level_id`, type: 'string', by: 'time_slot_read (informative, a UUID)' },
 ];
 
 // One device (seam_json.c read_device).

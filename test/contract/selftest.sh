@@ -75,7 +75,7 @@ case_ "undeclared reads and sends in the field list fail" 1 'reads access_code.p
 
 # C that reads or sends a key the field list does not hold
 mkdir -p "$tmp/src"
-cp "$top/src/worker_json.c" "$top/src/slots.c" "$tmp/src/"
+cp "$top/src/time_slot.c" "$tmp/src/"
 { cat "$top/src/seam_json.c"; printf '%s\n' 'static void f(cJSON *o) { (void) get_string(o, "pin_hint"); cJSON_AddStringToObject(o, "pin_length", "6"); }'; } >"$tmp/src/seam_json.c"
 case_ "C keys missing from the field list fail" 1 'reads "pin_hint"' 'sends "pin_length"' -- --src "$tmp/src" "$tmp/clean.jsonl"
 
