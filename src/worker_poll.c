@@ -132,21 +132,97 @@ read_page(const SeamResponse *resp, HTAB *hash, Size keysize, PolledCode *codes,
 	return false;
 }
 
+/* What one turn claimed, for reading the answers of its requests. */
+typedef struct PollTurn
+{
+	PolledCode *codes;
+	char	  **ids;			/* the claimed Seam ids, in claim order */
+	int			n;
+	int			per;			/* ids per request */
+	HTAB	   *hash;
+	Size		keysize;
+	MemoryContext answer_cxt;	/* one answer's pages, emptied after each */
+} PollTurn;
+
+/*
+ * Read every page of request r's answer and fill in the results of the
+ * codes it asked for: found or not, or why the answer proves nothing.
+ */
+static void
+read_answer(PollTurn *t, SeamRequest *req, int r, PollResult *results, bool *unauthorized)
+{
+	MemoryContext turn_cxt = MemoryContextSwitchTo(t->answer_cxt);
+	SeamResponse *resp = &req->resp;
+	const char **ids = (const char **) t->ids + r * t->per;
+	int			nids = Min(t->per, t->n - r * t->per);
+	char	   *cursor = NULL;
+	bool		ok;
+	char		why[512];
+	int			page = 1;
+	int			k;
+
+	/* every page of the answer is parsed in answer_cxt, kept until its codes are copied out */
+	ok = read_page(resp, t->hash, t->keysize, t->codes, r, &cursor, why, sizeof(why), unauthorized);
+	/* a page with more after it cannot prove that a code is gone: read on, with the same ids */
+	while (ok && cursor != NULL && page < SEAM_LIST_MAX_PAGES)
+	{
+		SeamRequest *next = palloc0(sizeof(SeamRequest));
+
+		next->path = "/access_codes/list";
+		next->body = seam_body_list_codes_by_ids((char **) ids, nids, cursor);
+		seam_http_perform(next, 1);
+		resp = &next->resp;
+		page++;
+		ok = read_page(resp, t->hash, t->keysize, t->codes, r, &cursor, why, sizeof(why), unauthorized);
+		if (!ok && resp->status == 200)
+			snprintf(why + strlen(why), sizeof(why) - strlen(why), " (page %d)", page);
+		/* the page was read: its body (megabytes from the fake) can go */
+		pfree(next->resp.body.data);
+		next->resp.body.data = NULL;
+	}
+	MemoryContextSwitchTo(turn_cxt);
+
+	for (k = r * t->per; k < r * t->per + nids; k++)
+	{
+		PollResult *res = &results[k];
+		PolledCode *code = &t->codes[k];
+
+		res->id = code->id;
+		res->retry_after = -1;
+		if (!ok)
+		{
+			res->error = psprintf("status poll failed: %s", why);
+			res->retry_after = resp->retry_after;
+		}
+		else if (code->found == NULL && cursor != NULL)
+			res->error = psprintf("status poll incomplete: the code list has more than %d pages, so the code's absence proves nothing",
+								  SEAM_LIST_MAX_PAGES);
+		else
+		{
+			res->found = code->found != NULL;
+			if (res->found)
+				res->access_code = seam_access_code_copy(code->found);
+		}
+		code->found = NULL;		/* it points into answer_cxt */
+	}
+	MemoryContextReset(t->answer_cxt);
+	/* the answer was read: its body (megabytes from the fake) can go */
+	pfree(req->resp.body.data);
+	req->resp.body.data = NULL;
+}
+
 /* Claim due codes, list them at Seam in batches, record what came back. */
 bool
 worker_poll_cycle(bool *unauthorized)
 {
 	int			per = oracode_batch_size;
 	PollClaim  *claim;
+	PollTurn	t;
 	int			n;
 	int			nreq;
-	MemoryContext turn_cxt = CurrentMemoryContext;
-	MemoryContext answer_cxt;
 	SeamRequest *reqs;
 	PolledCode *codes;
 	char	  **ids;
-	HTAB	   *hash;
-	Size		keysize;
 	PollResult *results;
 	int			i,
 				r;
@@ -167,7 +243,6 @@ worker_poll_cycle(bool *unauthorized)
 		codes[i].seam_id = ids[i];
 		codes[i].request = i / per;
 	}
-	hash = claimed_hash(codes, n, &keysize);
 
 	reqs = palloc0(sizeof(SeamRequest) * nreq);
 	for (r = 0; r < nreq; r++)
@@ -178,67 +253,15 @@ worker_poll_cycle(bool *unauthorized)
 	pgstat_report_activity(STATE_RUNNING, psprintf("oracode: polling %d codes in %d requests", n, nreq));
 	seam_http_perform(reqs, nreq);
 
-	/* each answer is parsed in a context of its own, emptied before the next */
-	answer_cxt = AllocSetContextCreate(turn_cxt, "oracode poll answer", ALLOCSET_DEFAULT_SIZES);
+	t.codes = codes;
+	t.ids = ids;
+	t.n = n;
+	t.per = per;
+	t.hash = claimed_hash(codes, n, &t.keysize);
+	t.answer_cxt = AllocSetContextCreate(CurrentMemoryContext, "oracode poll answer", ALLOCSET_DEFAULT_SIZES);
 	results = palloc0(sizeof(PollResult) * n);
 	for (r = 0; r < nreq; r++)
-	{
-		SeamResponse *resp = &reqs[r].resp;
-		char	   *cursor = NULL;
-		bool		ok;
-		char		why[512];
-		int			page = 1;
-		int			k;
-
-		/* every page of the answer is parsed in answer_cxt, kept until its codes are copied out */
-		MemoryContextSwitchTo(answer_cxt);
-		ok = read_page(resp, hash, keysize, codes, r, &cursor, why, sizeof(why), unauthorized);
-		/* a page with more after it cannot prove that a code is gone: read on, with the same ids */
-		while (ok && cursor != NULL && page < SEAM_LIST_MAX_PAGES)
-		{
-			SeamRequest *next = palloc0(sizeof(SeamRequest));
-
-			next->path = "/access_codes/list";
-			next->body = seam_body_list_codes_by_ids(ids + r * per, Min(per, n - r * per), cursor);
-			seam_http_perform(next, 1);
-			resp = &next->resp;
-			page++;
-			ok = read_page(resp, hash, keysize, codes, r, &cursor, why, sizeof(why), unauthorized);
-			if (!ok && resp->status == 200)
-				snprintf(why + strlen(why), sizeof(why) - strlen(why), " (page %d)", page);
-			/* the page was read: its body (megabytes from the fake) can go */
-			pfree(next->resp.body.data);
-			next->resp.body.data = NULL;
-		}
-		MemoryContextSwitchTo(turn_cxt);
-
-		for (k = r * per; k < Min(n, (r + 1) * per); k++)
-		{
-			PollResult *res = &results[k];
-
-			res->id = codes[k].id;
-			res->retry_after = -1;
-			if (!ok)
-			{
-				res->error = psprintf("status poll failed: %s", why);
-				res->retry_after = resp->retry_after;
-			}
-			else if (codes[k].found == NULL && cursor != NULL)
-				res->error = psprintf("status poll incomplete: the code list has more than %d pages, so the code's absence proves nothing",
-									  SEAM_LIST_MAX_PAGES);
-			else
-			{
-				res->found = codes[k].found != NULL;
-				if (res->found)
-					res->access_code = seam_access_code_copy(codes[k].found);
-			}
-			codes[k].found = NULL;	/* it points into answer_cxt */
-		}
-		MemoryContextReset(answer_cxt);
-		/* the answer was read: its body (megabytes from the fake) can go */
-		pfree(reqs[r].resp.body.data);
-		reqs[r].resp.body.data = NULL;
-	}
+		read_answer(&t, &reqs[r], r, results, unauthorized);
 	worker_apply_polls(results, n);
 	return true;
 }

@@ -564,6 +564,74 @@ perform_creates(SeamRequest *reqs, const char **devices, CreateHold *holds, int 
 }
 
 /*
+ * The requests of a claim: one code list per device with creates to
+ * reconcile (claimed first: their ids gathered in rec), then one create per
+ * new request. Returns the number of list requests; req_device names each
+ * request's device.
+ */
+static int
+build_requests(const CreateClaim *claims, int nclaims, SeamRequest *reqs, const char **req_device,
+			   ReconcileResult *rec)
+{
+	int			nrec = 0,
+				k,
+				i;
+
+	for (k = 0; k < nclaims && claims[k].reconcile; k++)
+	{
+		const char *dev = claims[k].device_id;
+
+		for (i = 0; i < nrec; i++)
+			if (strcmp(req_device[i], dev) == 0)
+				break;
+		if (i == nrec)
+		{
+			req_device[nrec] = dev;
+			rec[nrec].ids = palloc(sizeof(int64) * nclaims);
+			reqs[nrec].path = "/access_codes/list";
+			reqs[nrec].body = seam_body_list_codes_by_device(dev, NULL);
+			nrec++;
+		}
+		rec[i].ids[rec[i].nids++] = claims[k].id;
+	}
+	for (i = nrec; k < nclaims; k++, i++)
+	{
+		TodZone		zone = zone_from_text(claims[k].time_zone);
+
+		req_device[i] = claims[k].device_id;
+		reqs[i].path = "/access_codes/create";
+		reqs[i].body = seam_body_create_code(claims[k].device_id, claims[k].seam_name,
+											 claims[k].starts_at, claims[k].ends_at, &zone, claims[k].daily);
+	}
+	return nrec;
+}
+
+/*
+ * Keep what came of a batch's creates, to be recorded while the next batch
+ * is on the wire: built in pending_cxt, which outlives the turn.
+ */
+static void
+keep_answers(const CreateClaim *cre, int ncre, SeamRequest *reqs, const CreateHold *holds,
+			 const TimestampTz *sent_at, bool *unauthorized)
+{
+	MemoryContext old = MemoryContextSwitchTo(pending_cxt);
+	int			i;
+
+	pending_results = palloc(sizeof(CreateResult) * ncre);
+	for (i = 0; i < ncre; i++)
+	{
+		CreateHold	hold = holds[i];
+
+		if (hold.why != NULL)
+			hold.why = pstrdup(hold.why);
+		create_result(&pending_results[i], &cre[i], &reqs[i].resp, &hold, sent_at[i], unauthorized);
+	}
+	npending = ncre;
+	pending_done = 0;
+	MemoryContextSwitchTo(old);
+}
+
+/*
  * Claim due work, do its HTTP outside any transaction, record the answers.
  * Returns true if anything was claimed. Sets *unauthorized on a 401.
  */
@@ -572,21 +640,17 @@ worker_send_cycle(bool *unauthorized)
 {
 	CreateClaim *claims;
 	int			nclaims,
-				nrec = 0,
+				nrec,
 				ncre,
-				nreq = 0,
-				i,
-				k;
+				i;
 	SeamRequest *reqs;
 	CreateHold *holds;
 	const char **req_device;
 	ReconcileResult *rec;
 	ListPages  *lists;
-	const CreateClaim *cre;
 	char	   *activity;
 	long		wait_ms = worker_rate_workspace_wait_ms();
 	TimestampTz *sent_at;
-	MemoryContext turn_cxt = CurrentMemoryContext;
 
 	send_contexts();
 	if (wait_ms > 0)
@@ -612,41 +676,15 @@ worker_send_cycle(bool *unauthorized)
 		return false;
 	}
 
-	/* one list request per device to reconcile (claimed first), one create per new request */
 	reqs = palloc0(sizeof(SeamRequest) * nclaims);
 	req_device = palloc0(sizeof(char *) * nclaims);
 	rec = palloc0(sizeof(ReconcileResult) * nclaims);
 	holds = palloc0(sizeof(CreateHold) * (nclaims + 1));
-	for (k = 0; k < nclaims && claims[k].reconcile; k++)
-	{
-		const char *dev = claims[k].device_id;
-
-		for (i = 0; i < nreq; i++)
-			if (strcmp(req_device[i], dev) == 0)
-				break;
-		if (i == nreq)
-		{
-			req_device[nreq] = dev;
-			rec[nreq].ids = palloc(sizeof(int64) * nclaims);
-			reqs[nreq].path = "/access_codes/list";
-			reqs[nreq].body = seam_body_list_codes_by_device(dev, NULL);
-			nreq++;
-		}
-		rec[i].ids[rec[i].nids++] = claims[k].id;
-	}
-	nrec = nreq;				/* from here on: number of reconcile requests */
-	cre = claims + k;
-	ncre = nclaims - k;
-	for (i = 0; i < ncre; i++)
-	{
-		TodZone		zone = zone_from_text(cre[i].time_zone);
-
-		req_device[nreq] = cre[i].device_id;
-		reqs[nreq].path = "/access_codes/create";
-		reqs[nreq].body = seam_body_create_code(cre[i].device_id, cre[i].seam_name,
-												cre[i].starts_at, cre[i].ends_at, &zone, cre[i].daily);
-		nreq++;
-	}
+	nrec = build_requests(claims, nclaims, reqs, req_device, rec);
+	/* the creates: the claims after the reconciliations, one request each after the lists */
+	ncre = nclaims;
+	for (i = 0; i < nclaims && claims[i].reconcile; i++)
+		ncre--;
 
 	activity = psprintf("oracode: %d creates, %d reconciliations", ncre, nrec);
 	pgstat_report_activity(STATE_RUNNING, activity);
@@ -663,21 +701,7 @@ worker_send_cycle(bool *unauthorized)
 	worker_apply_reconciles(rec, nrec);
 	if (ncre > 0)
 	{
-		/* recorded while the next batch is on the wire: kept past this turn */
-		MemoryContextSwitchTo(pending_cxt);
-		pending_results = palloc(sizeof(CreateResult) * ncre);
-		for (i = 0; i < ncre; i++)
-		{
-			CreateHold	hold = holds[i];
-
-			if (hold.why != NULL)
-				hold.why = pstrdup(hold.why);
-			create_result(&pending_results[i], &cre[i], &reqs[nrec + i].resp, &hold, sent_at[i],
-						  unauthorized);
-		}
-		npending = ncre;
-		pending_done = 0;
-		MemoryContextSwitchTo(turn_cxt);
+		keep_answers(claims + (nclaims - ncre), ncre, reqs + nrec, holds, sent_at, unauthorized);
 		/* a paused worker sends nothing more: record now, and give back what it claimed ahead */
 		if (*unauthorized)
 			worker_send_flush();
