@@ -165,7 +165,7 @@ id_cmp(const void *a, const void *b)
 
 /* For each request, whether its booking already has the same live request (idempotency). */
 static bool *
-find_existing(CodeRequest **reqs, int n)
+find_existing(CodeRequest **reqs, int n, bool *live_ref)
 {
 	bool	   *existing = palloc0(sizeof(bool) * n);
 	Datum	   *pos = palloc(sizeof(Datum) * n);
@@ -204,6 +204,7 @@ find_existing(CodeRequest **reqs, int n)
 		int			at = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
 		bool		same = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &same_null));
 
+		live_ref[at] = true;
 		if (same && !same_null)
 			existing[at] = true;
 	}
@@ -235,6 +236,51 @@ insert_requests(Datum *args, int64 *ids, int n)
 	nwritten_ids = saved_n;
 }
 
+/* A position and its booking_ref's hash, for refs_shared_in_batch. */
+typedef struct RefAt
+{
+	uint64		hash;
+	int			at;
+} RefAt;
+
+/* Order RefAt by hash. */
+static int
+ref_at_cmp(const void *a, const void *b)
+{
+	uint64		x = ((const RefAt *) a)->hash;
+	uint64		y = ((const RefAt *) b)->hash;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Which requests of a batch share their booking_ref's hash with another of
+ * it. A flush before each reference's second request keeps a batch's
+ * references apart, so this finds none but by a hash collision; it is
+ * asked all the same, since a request that shares its reference must go
+ * through the supersede.
+ */
+static bool *
+refs_shared_in_batch(CodeRequest **reqs, int n)
+{
+	bool	   *shared = palloc0(sizeof(bool) * n);
+	RefAt	   *refs = palloc(sizeof(RefAt) * Max(n, 1));
+	int			m = 0,
+				i;
+
+	for (i = 0; i < n; i++)
+		if (reqs[i]->booking_ref != NULL)
+		{
+			refs[m].hash = ref_hash(reqs[i]->booking_ref);
+			refs[m++].at = i;
+		}
+	qsort(refs, m, sizeof(RefAt), ref_at_cmp);
+	for (i = 1; i < m; i++)
+		if (refs[i].hash == refs[i - 1].hash)
+			shared[refs[i].at] = shared[refs[i - 1].at] = true;
+	return shared;
+}
+
 /*
  * Write the requests as oracode_create_code() would have one by one: each
  * booking's existing identical request is kept, the others are inserted
@@ -247,6 +293,8 @@ write_requests(List *requests)
 	int			n = list_length(requests);
 	CodeRequest **reqs;
 	bool	   *existing;
+	bool	   *live_ref;
+	bool	   *shared_ref;
 	Datum	   *cols[15];
 	bool	   *nulls[15];
 	Datum		args[15];
@@ -268,7 +316,9 @@ write_requests(List *requests)
 	i = 0;
 	foreach(lc, requests)
 		reqs[i++] = (CodeRequest *) lfirst(lc);
-	existing = find_existing(reqs, n);
+	live_ref = palloc0(sizeof(bool) * n);
+	existing = find_existing(reqs, n, live_ref);
+	shared_ref = refs_shared_in_batch(reqs, n);
 
 	for (c = 0; c < 15; c++)
 	{
@@ -306,7 +356,12 @@ write_requests(List *requests)
 		cols[12][nnew] = CStringGetTextDatum(request_seam_name(req->name, req->booking_ref, id));
 		cols[13][nnew] = TimestampTzGetDatum(req->next_attempt_at);
 		cols[14][nnew] = CStringGetTextDatum(req->status_detail);
-		if (req->booking_ref)
+		/*
+		 * Only a booking whose reference already has a live request, or
+		 * shares it with another of this batch, can supersede anything: a
+		 * first import's bookings skip that statement's index probes.
+		 */
+		if (req->booking_ref && (live_ref[i] || shared_ref[i]))
 		{
 			sup_refs[nsup] = PointerGetDatum(req->booking_ref);
 			sup_ids[nsup] = Int64GetDatum(id);
