@@ -28,39 +28,66 @@
 #include "worker_db.h"
 #include "worker_rows.h"
 
+/*
+ * A column of a contract type: its name and type. RECORDOID stands for "a
+ * composite type" and RECORDARRAYOID for "an array of one" (the contract's
+ * own oracode.seam_code, whose OID is the database's).
+ */
+typedef struct RowColumn
+{
+	const char *name;
+	Oid			type;
+} RowColumn;
+
 /* A composite type of the contract: its name in schema oracode and its columns, in order. */
 typedef struct RowType
 {
 	const char *name;
-	const char *const *columns;
+	const RowColumn *columns;
 	int			ncolumns;
 	/* looked up in the statement's transaction */
 	Oid			typid;
 	TupleDesc	desc;
 } RowType;
 
-static const char *const seam_code_columns[] = {
-	"access_code_id", "device_id", "name", "status", "seam_status", "code", "waiting_for_code",
-	"starts_at", "ends_at", "errors", "warnings", "action_attempt_error",
+static const RowColumn seam_code_columns[] = {
+	{"access_code_id", TEXTOID}, {"device_id", TEXTOID}, {"name", TEXTOID}, {"status", TEXTOID},
+	{"seam_status", TEXTOID}, {"code", TEXTOID}, {"waiting_for_code", BOOLOID},
+	{"starts_at", TIMESTAMPTZOID}, {"ends_at", TIMESTAMPTZOID}, {"errors", JSONBOID},
+	{"warnings", JSONBOID}, {"action_attempt_error", JSONBOID},
 };
-static const char *const create_result_columns[] = {
-	"id", "outcome", "sent", "sent_at", "rate_limited", "request_id", "error", "retry_after",
-	"answered_code_id", "http_status", "error_type", "error_message", "validation_errors",
-	"access_code",
+static const RowColumn create_result_columns[] = {
+	{"id", INT8OID}, {"outcome", TEXTOID}, {"sent", BOOLOID}, {"sent_at", TIMESTAMPTZOID},
+	{"rate_limited", BOOLOID}, {"request_id", TEXTOID}, {"error", TEXTOID}, {"retry_after", INT4OID},
+	{"answered_code_id", TEXTOID}, {"http_status", INT4OID}, {"error_type", TEXTOID},
+	{"error_message", TEXTOID}, {"validation_errors", JSONBOID}, {"access_code", RECORDOID},
 };
-static const char *const reconcile_result_columns[] = {
-	"device_id", "ids", "ok", "error", "retry_after", "codes",
+static const RowColumn reconcile_result_columns[] = {
+	{"device_id", UUIDOID}, {"ids", INT8ARRAYOID}, {"ok", BOOLOID}, {"error", TEXTOID},
+	{"retry_after", INT4OID}, {"codes", RECORDARRAYOID},
 };
-static const char *const poll_result_columns[] = {
-	"id", "found", "error", "retry_after", "access_code",
+static const RowColumn poll_result_columns[] = {
+	{"id", INT8OID}, {"found", BOOLOID}, {"error", TEXTOID}, {"retry_after", INT4OID},
+	{"access_code", RECORDOID},
 };
 
 /* The names oracode.create_result.outcome takes, in CreateOutcome order. */
 static const char *const outcome_names[] = {"created", "failed", "retry", "unknown", "paused"};
 
+/* Whether a column's type is the one the library writes there. */
+static bool
+column_type_ok(Oid actual, Oid expected)
+{
+	if (expected == RECORDOID)
+		return type_is_rowtype(actual);
+	if (expected == RECORDARRAYOID)
+		return OidIsValid(get_element_type(actual)) && type_is_rowtype(get_element_type(actual));
+	return actual == expected;
+}
+
 /*
  * Look a contract type up, in the current transaction, and check that its
- * columns are the ones this library writes.
+ * columns are the ones this library writes, by name and type.
  */
 static void
 row_type_lookup(RowType *t)
@@ -77,15 +104,21 @@ row_type_lookup(RowType *t)
 				 errhint("The installed extension is older than its library: run ALTER EXTENSION oracode UPDATE.")));
 	t->desc = lookup_rowtype_tupdesc_copy(t->typid, -1);
 	for (i = 0; i < t->desc->natts || i < t->ncolumns; i++)
-		if (i >= t->desc->natts || i >= t->ncolumns ||
-			strcmp(NameStr(TupleDescAttr(t->desc, i)->attname), t->columns[i]) != 0)
+	{
+		Form_pg_attribute att = i < t->desc->natts ? TupleDescAttr(t->desc, i) : NULL;
+
+		if (att == NULL || i >= t->ncolumns || att->attisdropped ||
+			strcmp(NameStr(att->attname), t->columns[i].name) != 0 ||
+			!column_type_ok(att->atttypid, t->columns[i].type))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("type oracode.%s does not match the oracode library", t->name),
-					 errdetail("Column %d is \"%s\"; the library writes \"%s\".", i + 1,
-							   i < t->desc->natts ? NameStr(TupleDescAttr(t->desc, i)->attname) : "",
-							   i < t->ncolumns ? t->columns[i] : ""),
+					 errdetail("Column %d is \"%s\" of type %s; the library writes \"%s\" there.", i + 1,
+							   att ? NameStr(att->attname) : "",
+							   att ? format_type_be(att->atttypid) : "none",
+							   i < t->ncolumns ? t->columns[i].name : "nothing"),
 					 errhint("Install the library and the extension of the same version, then run ALTER EXTENSION oracode UPDATE.")));
+	}
 }
 
 /* An array of a contract type's rows, and its array type. */
