@@ -281,6 +281,30 @@ refs_shared_in_batch(CodeRequest **reqs, int n)
 	return shared;
 }
 
+/* A new request's values, as row at of the insert's column arrays (insert_plan's order). */
+static void
+request_columns(const CodeRequest *req, int64 id, Datum **cols, bool **nulls, int at)
+{
+	cols[0][at] = Int64GetDatum(id);
+	cols[1][at] = UUIDPGetDatum(&req->device_id);
+	cols[2][at] = PointerGetDatum(req->booking_ref);
+	nulls[2][at] = req->booking_ref == NULL;
+	cols[3][at] = PointerGetDatum(req->name);
+	nulls[3][at] = req->name == NULL;
+	cols[4][at] = TimestampTzGetDatum(req->requested_starts_at);
+	cols[5][at] = TimestampTzGetDatum(req->requested_ends_at);
+	cols[6][at] = TimestampTzGetDatum(req->starts_at);
+	cols[7][at] = TimestampTzGetDatum(req->ends_at);
+	cols[8][at] = CStringGetTextDatum(req->slot_name);
+	cols[9][at] = CStringGetTextDatum(req->bound);
+	cols[10][at] = CStringGetTextDatum(req->time_zone);
+	cols[11][at] = TimestampTzGetDatum(req->issue_at);
+	nulls[11][at] = !req->has_issue_at;
+	cols[12][at] = CStringGetTextDatum(request_seam_name(req->name, req->booking_ref, id));
+	cols[13][at] = TimestampTzGetDatum(req->next_attempt_at);
+	cols[14][at] = CStringGetTextDatum(req->status_detail);
+}
+
 /*
  * Write the requests as oracode_create_code() would have one by one: each
  * booking's existing identical request is kept, the others are inserted
@@ -338,24 +362,7 @@ write_requests(List *requests)
 			continue;
 		id = request_next_id(seq);
 		ids[nnew] = id;
-		cols[0][nnew] = Int64GetDatum(id);
-		cols[1][nnew] = UUIDPGetDatum(&req->device_id);
-		cols[2][nnew] = PointerGetDatum(req->booking_ref);
-		nulls[2][nnew] = req->booking_ref == NULL;
-		cols[3][nnew] = PointerGetDatum(req->name);
-		nulls[3][nnew] = req->name == NULL;
-		cols[4][nnew] = TimestampTzGetDatum(req->requested_starts_at);
-		cols[5][nnew] = TimestampTzGetDatum(req->requested_ends_at);
-		cols[6][nnew] = TimestampTzGetDatum(req->starts_at);
-		cols[7][nnew] = TimestampTzGetDatum(req->ends_at);
-		cols[8][nnew] = CStringGetTextDatum(req->slot_name);
-		cols[9][nnew] = CStringGetTextDatum(req->bound);
-		cols[10][nnew] = CStringGetTextDatum(req->time_zone);
-		cols[11][nnew] = TimestampTzGetDatum(req->issue_at);
-		nulls[11][nnew] = !req->has_issue_at;
-		cols[12][nnew] = CStringGetTextDatum(request_seam_name(req->name, req->booking_ref, id));
-		cols[13][nnew] = TimestampTzGetDatum(req->next_attempt_at);
-		cols[14][nnew] = CStringGetTextDatum(req->status_detail);
+		request_columns(req, id, cols, nulls, nnew);
 		/*
 		 * Only a booking whose reference already has a live request, or
 		 * shares it with another of this batch, can supersede anything: a
