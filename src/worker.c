@@ -284,17 +284,82 @@ worker_sleep_ms(void)
 	return Max((long) (secs * 1000), worker_rate_workspace_wait_ms());
 }
 
+/* What the worker's turns carry from one to the next. */
+typedef struct WorkerTurns
+{
+	MemoryContext loop_cxt;
+	bool		recovered;		/* worker_recover() has run */
+	TimestampTz last_sync;
+} WorkerTurns;
+
+/*
+ * One turn with a key and the extension in place: recover once, sync when
+ * due, a send cycle and a poll cycle. Returns whether anything was done;
+ * sets *paused when Seam refused the key, and *sleep_ms when idle.
+ */
+static bool
+worker_turn(WorkerTurns *t, bool *paused, long *sleep_ms)
+{
+	bool		unauthorized = false;
+	bool		did_work = false;
+
+	if (!t->recovered)
+	{
+		worker_sql("SELECT oracode.worker_recover()");
+		t->recovered = true;
+	}
+	if (oracode_sync_interval > 0 &&
+		TimestampDifferenceExceeds(t->last_sync, GetCurrentTimestamp(), oracode_sync_interval * 1000))
+	{
+		t->last_sync = GetCurrentTimestamp();
+		worker_sync(t->loop_cxt);
+	}
+	if (worker_send_cycle(&unauthorized))
+	{
+		did_work = true;
+		worker_note(oracode_shared ? &oracode_shared->last_send_at : NULL, unauthorized);
+	}
+	if (!unauthorized && worker_poll_cycle(&unauthorized))
+	{
+		did_work = true;
+		worker_note(oracode_shared ? &oracode_shared->last_poll_at : NULL, unauthorized);
+	}
+	if (unauthorized)
+	{
+		/* a wrong key fails every request alike: wait for the configuration to change */
+		*paused = true;
+		worker_send_release_claim();
+		worker_note(NULL, true);
+		oracode_shared_set_error("Seam refused the API key (HTTP 401, or missing_workspace_id for a personal access token); sending paused until the configuration is reloaded");
+		ereport(LOG, (errmsg("oracode worker: Seam refused the API key; sending paused"),
+					  errhint("Fix oracode.api_key and reload the configuration.")));
+	}
+	if (!did_work && !*paused)
+	{
+		/*
+		 * The claims' UPDATEs fire the statement trigger that wakes the
+		 * worker at commit, even when they touched no row, so our latch is
+		 * set by ourselves and would end the sleep at once, every turn.
+		 * Clear it before reading when the next row is due: a backend
+		 * committing after this sets it again, and one that committed
+		 * before has its row seen by worker_next_due().
+		 */
+		ResetLatch(MyLatch);
+		*sleep_ms = worker_sleep_ms();
+	}
+	return did_work;
+}
+
 /* The worker's entry point. */
 void
 oracode_worker_main(Datum arg)
 {
 	MemoryContext loop_cxt;
-	bool		recovered = false;
+	WorkerTurns turn = {NULL, false, 0};
 	bool		paused = false;
 	bool		have_key;
 	bool		no_key_noted = false;
 	TimestampTz key_checked_at = 0;
-	TimestampTz last_sync = 0;
 	char		dbname[NAMEDATALEN];
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -321,6 +386,7 @@ oracode_worker_main(Datum arg)
 	ereport(LOG, (errmsg("oracode worker started in database \"%s\"", dbname)));
 
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "oracode worker loop", ALLOCSET_DEFAULT_SIZES);
+	turn.loop_cxt = loop_cxt;
 	have_key = seam_http_have_key();
 	for (;;)
 	{
@@ -370,54 +436,7 @@ oracode_worker_main(Datum arg)
 		else if (!extension_ready())
 			worker_exit_no_extension();
 		else if (!paused)
-		{
-			bool		unauthorized = false;
-
-			if (!recovered)
-			{
-				worker_sql("SELECT oracode.worker_recover()");
-				recovered = true;
-			}
-			if (oracode_sync_interval > 0 &&
-				TimestampDifferenceExceeds(last_sync, GetCurrentTimestamp(), oracode_sync_interval * 1000))
-			{
-				last_sync = GetCurrentTimestamp();
-				worker_sync(loop_cxt);
-			}
-			if (worker_send_cycle(&unauthorized))
-			{
-				did_work = true;
-				worker_note(oracode_shared ? &oracode_shared->last_send_at : NULL, unauthorized);
-			}
-			if (!unauthorized && worker_poll_cycle(&unauthorized))
-			{
-				did_work = true;
-				worker_note(oracode_shared ? &oracode_shared->last_poll_at : NULL, unauthorized);
-			}
-			if (unauthorized)
-			{
-				/* a wrong key fails every request alike: wait for the configuration to change */
-				paused = true;
-				worker_send_release_claim();
-				worker_note(NULL, true);
-				oracode_shared_set_error("Seam refused the API key (HTTP 401, or missing_workspace_id for a personal access token); sending paused until the configuration is reloaded");
-				ereport(LOG, (errmsg("oracode worker: Seam refused the API key; sending paused"),
-							  errhint("Fix oracode.api_key and reload the configuration.")));
-			}
-			if (!did_work && !paused)
-			{
-				/*
-				 * The claims' UPDATEs fire the statement trigger that wakes the
-				 * worker at commit, even when they touched no row, so our latch
-				 * is set by ourselves and would end the sleep at once, every
-				 * turn. Clear it before reading when the next row is due: a
-				 * backend committing after this sets it again, and one that
-				 * committed before has its row seen by worker_next_due().
-				 */
-				ResetLatch(MyLatch);
-				sleep_ms = worker_sleep_ms();
-			}
-		}
+			did_work = worker_turn(&turn, &paused, &sleep_ms);
 		MemoryContextReset(loop_cxt);
 		pgstat_report_activity(STATE_IDLE, NULL);
 
