@@ -212,162 +212,149 @@ seam_code_row(RowType *t, const SeamAccessCode *ac)
 	return form_row(t, v, set);
 }
 
-/* The types a statement's arguments are built from; looked up by the WorkerArgs below. */
+/* One apply statement's argument: an array of a result type, each row built by row(). */
 typedef struct Contract
 {
-	RowType		seam_code;
+	RowType		seam_code;		/* the types, looked up in the statement's transaction */
 	RowType		result;
-	const void *rows;			/* the results */
+	const void *rows;			/* the results, in C */
 	int			n;
+	Datum		(*row) (struct Contract *c, int i);	/* result i as a row of the result type */
 } Contract;
 
 #define ROW_TYPE(name, cols) {name, cols, lengthof(cols), InvalidOid, NULL}
 
-/* WorkerArgs of oracode.worker_apply_create_results(oracode.create_result[]). */
+/* WorkerArgs of the apply functions: the types looked up, then the array of results. */
 static void
-create_results_arg(void *arg, Datum *values, Oid *types, char *nulls)
+results_arg(void *arg, Datum *values, Oid *types, char *nulls)
 {
 	Contract   *c = (Contract *) arg;
-	const CreateResult *res = (const CreateResult *) c->rows;
 	Datum	   *rows = palloc(sizeof(Datum) * Max(c->n, 1));
 	int			i;
 
 	row_type_lookup(&c->seam_code);
 	row_type_lookup(&c->result);
 	for (i = 0; i < c->n; i++)
-	{
-		const CreateResult *r = &res[i];
-		Datum		v[14];
-		bool		set[14] = {0};
-
-		v[0] = Int64GetDatum(r->id), set[0] = true;
-		v[1] = CStringGetTextDatum(outcome_names[r->outcome]), set[1] = true;
-		v[2] = BoolGetDatum(r->sent), set[2] = true;
-		if ((set[3] = r->sent_at != 0))
-			v[3] = TimestampTzGetDatum(r->sent_at);
-		v[4] = BoolGetDatum(r->rate_limited), set[4] = true;
-		set[5] = put_text(&v[5], r->request_id && r->request_id[0] ? r->request_id : NULL);
-		set[6] = put_text(&v[6], r->error);
-		if ((set[7] = r->retry_after >= 0))
-			v[7] = Int32GetDatum(r->retry_after);
-		set[8] = put_text(&v[8], r->answered_code_id);
-		if ((set[9] = r->http_status != 0))
-			v[9] = Int32GetDatum(r->http_status);
-		set[10] = put_text(&v[10], r->error_type);
-		set[11] = put_text(&v[11], r->error_message);
-		set[12] = put_jsonb(&v[12], r->validation_errors_json);
-		if ((set[13] = r->access_code != NULL))
-			v[13] = seam_code_row(&c->seam_code, r->access_code);
-		rows[i] = form_row(&c->result, v, set);
-	}
+		rows[i] = c->row(c, i);
 	values[0] = row_array(&c->result, rows, c->n, &types[0]);
 }
 
-/* WorkerArgs of oracode.worker_apply_reconcile(oracode.reconcile_result[]). */
-static void
-reconcile_results_arg(void *arg, Datum *values, Oid *types, char *nulls)
+/* A CreateResult as an oracode.create_result row. */
+static Datum
+create_result_row(Contract *c, int i)
 {
-	Contract   *c = (Contract *) arg;
-	const ReconcileResult *res = (const ReconcileResult *) c->rows;
-	Datum	   *rows = palloc(sizeof(Datum) * Max(c->n, 1));
-	int			i,
-				k;
+	const CreateResult *r = &((const CreateResult *) c->rows)[i];
+	Datum		v[14];
+	bool		set[14] = {0};
 
-	row_type_lookup(&c->seam_code);
-	row_type_lookup(&c->result);
-	for (i = 0; i < c->n; i++)
-	{
-		const ReconcileResult *r = &res[i];
-		Datum		v[6];
-		bool		set[6] = {0};
-		Datum	   *ids = palloc(sizeof(Datum) * Max(r->nids, 1));
-		Datum	   *codes = palloc(sizeof(Datum) * Max(r->ncodes, 1));
-		Oid			ignored;
-
-		v[0] = DirectFunctionCall1(uuid_in, CStringGetDatum(r->device_id)), set[0] = true;
-		for (k = 0; k < r->nids; k++)
-			ids[k] = Int64GetDatum(r->ids[k]);
-		v[1] = PointerGetDatum(construct_array(ids, r->nids, INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
-											   TYPALIGN_DOUBLE));
-		set[1] = true;
-		v[2] = BoolGetDatum(r->ok), set[2] = true;
-		set[3] = put_text(&v[3], r->error);
-		if ((set[4] = r->retry_after >= 0))
-			v[4] = Int32GetDatum(r->retry_after);
-		for (k = 0; k < r->ncodes; k++)
-			codes[k] = seam_code_row(&c->seam_code, r->codes[k]);
-		v[5] = row_array(&c->seam_code, codes, r->ncodes, &ignored), set[5] = true;
-		rows[i] = form_row(&c->result, v, set);
-	}
-	values[0] = row_array(&c->result, rows, c->n, &types[0]);
+	v[0] = Int64GetDatum(r->id), set[0] = true;
+	v[1] = CStringGetTextDatum(outcome_names[r->outcome]), set[1] = true;
+	v[2] = BoolGetDatum(r->sent), set[2] = true;
+	if ((set[3] = r->sent_at != 0))
+		v[3] = TimestampTzGetDatum(r->sent_at);
+	v[4] = BoolGetDatum(r->rate_limited), set[4] = true;
+	set[5] = put_text(&v[5], r->request_id && r->request_id[0] ? r->request_id : NULL);
+	set[6] = put_text(&v[6], r->error);
+	if ((set[7] = r->retry_after >= 0))
+		v[7] = Int32GetDatum(r->retry_after);
+	set[8] = put_text(&v[8], r->answered_code_id);
+	if ((set[9] = r->http_status != 0))
+		v[9] = Int32GetDatum(r->http_status);
+	set[10] = put_text(&v[10], r->error_type);
+	set[11] = put_text(&v[11], r->error_message);
+	set[12] = put_jsonb(&v[12], r->validation_errors_json);
+	if ((set[13] = r->access_code != NULL))
+		v[13] = seam_code_row(&c->seam_code, r->access_code);
+	return form_row(&c->result, v, set);
 }
 
-/* WorkerArgs of oracode.worker_apply_poll_results(oracode.poll_result[]). */
-static void
-poll_results_arg(void *arg, Datum *values, Oid *types, char *nulls)
+/* A ReconcileResult as an oracode.reconcile_result row. */
+static Datum
+reconcile_result_row(Contract *c, int i)
 {
-	Contract   *c = (Contract *) arg;
-	const PollResult *res = (const PollResult *) c->rows;
-	Datum	   *rows = palloc(sizeof(Datum) * Max(c->n, 1));
-	int			i;
+	const ReconcileResult *r = &((const ReconcileResult *) c->rows)[i];
+	Datum		v[6];
+	bool		set[6] = {0};
+	Datum	   *ids = palloc(sizeof(Datum) * Max(r->nids, 1));
+	Datum	   *codes = palloc(sizeof(Datum) * Max(r->ncodes, 1));
+	Oid			ignored;
+	int			k;
 
-	row_type_lookup(&c->seam_code);
-	row_type_lookup(&c->result);
-	for (i = 0; i < c->n; i++)
-	{
-		const PollResult *r = &res[i];
-		Datum		v[5];
-		bool		set[5] = {0};
+	v[0] = DirectFunctionCall1(uuid_in, CStringGetDatum(r->device_id)), set[0] = true;
+	for (k = 0; k < r->nids; k++)
+		ids[k] = Int64GetDatum(r->ids[k]);
+	v[1] = PointerGetDatum(construct_array(ids, r->nids, INT8OID, sizeof(int64), FLOAT8PASSBYVAL,
+										   TYPALIGN_DOUBLE));
+	set[1] = true;
+	v[2] = BoolGetDatum(r->ok), set[2] = true;
+	set[3] = put_text(&v[3], r->error);
+	if ((set[4] = r->retry_after >= 0))
+		v[4] = Int32GetDatum(r->retry_after);
+	for (k = 0; k < r->ncodes; k++)
+		codes[k] = seam_code_row(&c->seam_code, r->codes[k]);
+	v[5] = row_array(&c->seam_code, codes, r->ncodes, &ignored), set[5] = true;
+	return form_row(&c->result, v, set);
+}
 
-		v[0] = Int64GetDatum(r->id), set[0] = true;
-		if ((set[1] = r->error == NULL))
-			v[1] = BoolGetDatum(r->found);
-		set[2] = put_text(&v[2], r->error);
-		if ((set[3] = r->retry_after >= 0))
-			v[3] = Int32GetDatum(r->retry_after);
-		if ((set[4] = r->error == NULL && r->found))
-			v[4] = seam_code_row(&c->seam_code, r->access_code);
-		rows[i] = form_row(&c->result, v, set);
-	}
-	values[0] = row_array(&c->result, rows, c->n, &types[0]);
+/* A PollResult as an oracode.poll_result row. */
+static Datum
+poll_result_row(Contract *c, int i)
+{
+	const PollResult *r = &((const PollResult *) c->rows)[i];
+	Datum		v[5];
+	bool		set[5] = {0};
+
+	v[0] = Int64GetDatum(r->id), set[0] = true;
+	if ((set[1] = r->error == NULL))
+		v[1] = BoolGetDatum(r->found);
+	set[2] = put_text(&v[2], r->error);
+	if ((set[3] = r->retry_after >= 0))
+		v[3] = Int32GetDatum(r->retry_after);
+	if ((set[4] = r->error == NULL && r->found))
+		v[4] = seam_code_row(&c->seam_code, r->access_code);
+	return form_row(&c->result, v, set);
+}
+
+/* Run an apply function (sql) over results, n rows of the result type, each built by row(). */
+static void
+apply_results(const char *sql, RowType result, const void *results, int n,
+			  Datum (*row) (Contract *c, int i))
+{
+	Contract	c = {ROW_TYPE("seam_code", seam_code_columns), result, results, n, row};
+
+	if (n > 0)
+		worker_run(sql, 1, results_arg, NULL, &c);
 }
 
 /* Record what came of creates. */
 void
 worker_apply_creates(const CreateResult *results, int n)
 {
-	Contract	c = {ROW_TYPE("seam_code", seam_code_columns),
-	ROW_TYPE("create_result", create_result_columns), results, n};
-
-	if (n > 0)
-		worker_run("SELECT oracode.worker_apply_create_results($1)", 1, create_results_arg, NULL, &c);
+	apply_results("SELECT oracode.worker_apply_create_results($1)",
+				  (RowType) ROW_TYPE("create_result", create_result_columns), results, n, create_result_row);
 }
 
 /* Record what the devices' code lists said of unanswered creates. */
 void
 worker_apply_reconciles(const ReconcileResult *results, int n)
 {
-	Contract	c = {ROW_TYPE("seam_code", seam_code_columns),
-	ROW_TYPE("reconcile_result", reconcile_result_columns), results, n};
-
-	if (n > 0)
-		worker_run("SELECT oracode.worker_apply_reconcile($1)", 1, reconcile_results_arg, NULL, &c);
+	apply_results("SELECT oracode.worker_apply_reconcile($1)",
+				  (RowType) ROW_TYPE("reconcile_result", reconcile_result_columns), results, n,
+				  reconcile_result_row);
 }
 
 /* Record what polls found. */
 void
 worker_apply_polls(const PollResult *results, int n)
 {
-	Contract	c = {ROW_TYPE("seam_code", seam_code_columns),
-	ROW_TYPE("poll_result", poll_result_columns), results, n};
-
-	if (n > 0)
-		worker_run("SELECT oracode.worker_apply_poll_results($1)", 1, poll_results_arg, NULL, &c);
+	apply_results("SELECT oracode.worker_apply_poll_results($1)",
+				  (RowType) ROW_TYPE("poll_result", poll_result_columns), results, n, poll_result_row);
 }
 
 /* A claim's arguments: the integers, the lease, and creates_only for a create claim. */
 typedef struct ClaimArgs
 {
+	bool		creates;		/* a create claim (else a poll claim) */
 	int			batch;
 	int			rate;
 	int			lease_seconds;
@@ -375,9 +362,9 @@ typedef struct ClaimArgs
 	void	   *rows;			/* CreateClaim or PollClaim array, grown by the reader */
 } ClaimArgs;
 
-/* WorkerArgs of both claims: (batch, [rate,] lease[, creates_only]). */
+/* WorkerArgs of both claims: (batch, [rate,] lease[, creates_only]), rate and creates_only for creates. */
 static void
-claim_args(void *arg, Datum *values, Oid *types, char *nulls, bool creates)
+claim_args(void *arg, Datum *values, Oid *types, char *nulls)
 {
 	ClaimArgs  *a = (ClaimArgs *) arg;
 	Interval   *lease = palloc0(sizeof(Interval));
@@ -385,23 +372,11 @@ claim_args(void *arg, Datum *values, Oid *types, char *nulls, bool creates)
 
 	lease->time = (int64) a->lease_seconds * USECS_PER_SEC;
 	values[k] = Int32GetDatum(a->batch), types[k++] = INT4OID;
-	if (creates)
+	if (a->creates)
 		values[k] = Int32GetDatum(a->rate), types[k++] = INT4OID;
 	values[k] = IntervalPGetDatum(lease), types[k++] = INTERVALOID;
-	if (creates)
+	if (a->creates)
 		values[k] = BoolGetDatum(a->creates_only), types[k++] = BOOLOID;
-}
-
-static void
-create_claim_args(void *arg, Datum *values, Oid *types, char *nulls)
-{
-	claim_args(arg, values, types, nulls, true);
-}
-
-static void
-poll_claim_args(void *arg, Datum *values, Oid *types, char *nulls)
-{
-	claim_args(arg, values, types, nulls, false);
 }
 
 /* A column of a claimed row by name: its value, or NULL. */
@@ -472,11 +447,11 @@ poll_claim_row(HeapTuple tuple, TupleDesc desc, int row, void *arg)
 int
 worker_claim_creates(int batch, int rate, int lease_seconds, bool creates_only, CreateClaim **claims)
 {
-	ClaimArgs	a = {batch, rate, lease_seconds, creates_only, NULL};
+	ClaimArgs	a = {true, batch, rate, lease_seconds, creates_only, NULL};
 	int			n;
 
 	n = worker_run("SELECT * FROM oracode.worker_claim_creates($1, $2, $3, $4)", 4,
-				   create_claim_args, create_claim_row, &a);
+				   claim_args, create_claim_row, &a);
 	*claims = (CreateClaim *) a.rows;
 	return n;
 }
@@ -485,11 +460,11 @@ worker_claim_creates(int batch, int rate, int lease_seconds, bool creates_only, 
 int
 worker_claim_polls(int batch, int lease_seconds, PollClaim **claims)
 {
-	ClaimArgs	a = {batch, 0, lease_seconds, false, NULL};
+	ClaimArgs	a = {false, batch, 0, lease_seconds, false, NULL};
 	int			n;
 
 	n = worker_run("SELECT * FROM oracode.worker_claim_polls($1, $2)", 2,
-				   poll_claim_args, poll_claim_row, &a);
+				   claim_args, poll_claim_row, &a);
 	*claims = (PollClaim *) a.rows;
 	return n;
 }
