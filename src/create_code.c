@@ -291,12 +291,40 @@ insert_request(const CodeRequest *req, bool supersede)
 	return row;
 }
 
+/* The owner's scope of one oracode_create_code() call, entered at its first statement. */
+typedef struct CreateScope
+{
+	OwnerScope	owner;
+	bool		entered;
+} CreateScope;
+
 /*
- * The work of oracode_create_code, run as the tables' owner: the request's
- * row, or NULL (*isnull) when it was buffered for the end of the statement.
+ * Enter the owner's scope (user switched, search_path pinned, index paths
+ * only) before the first statement a request runs; once per call.
+ */
+static void
+enter_owner(CreateScope *scope)
+{
+	if (scope->entered)
+		return;
+	owner_enter(&scope->owner);
+	owner_prefer_index_paths();
+	scope->entered = true;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+/*
+ * The work of oracode_create_code: the request's row, or NULL (*isnull)
+ * when it was buffered for the end of the statement. The checks and the
+ * match are C over the backend's slot cache (which loads itself as the
+ * owner); the owner's scope is entered only for statements: a refusal's
+ * nearest-slots hint, the idempotency lookup, the insert. A request the
+ * booking trigger buffers runs none, and so costs no switch of user and
+ * settings per booking.
  */
 static Datum
-create_code_as_owner(FunctionCallInfo fcinfo, bool *isnull)
+create_code_request(FunctionCallInfo fcinfo, bool *isnull, CreateScope *scope)
 {
 	pg_uuid_t  *device_id;
 	TimestampTz starts_at,
@@ -335,15 +363,16 @@ create_code_as_owner(FunctionCallInfo fcinfo, bool *isnull)
 	capped = set->device->has_code_limit;
 	set = NULL;					/* SPI below may flush the cache */
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	if (ends_at <= now)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ends_at is in the past"),
 				 errdetail("The booking ended at %s.", timestamptz_text(ends_at))));
 	if (!matched)
+	{
+		enter_owner(scope);
 		raise_no_slot(device_id, starts_at, ends_at, PG_GETARG_DATUM(ARG_ROUNDING), PG_ARGISNULL(ARG_ROUNDING));
+	}
 
 	req.device_id = *device_id;
 	req.booking_ref = PG_ARGISNULL(ARG_REF) ? NULL : PG_GETARG_TEXT_PP(ARG_REF);
@@ -361,17 +390,20 @@ create_code_as_owner(FunctionCallInfo fcinfo, bool *isnull)
 	req.status_detail = has_issue_at && issue_at > now ?
 		psprintf("requested; held until %s", timestamptz_text(issue_at)) : "requested";
 
-	/* an earlier request of this booking still in a buffer is written first, to keep the order */
+	/*
+	 * An earlier request of this booking still in a buffer is written first,
+	 * to keep the order (the write enters the owner's scope itself).
+	 */
 	if (req.booking_ref)
 		booking_batch_flush_ref(req.booking_ref);
 	/* a capped device counts its live codes at each request: never buffered */
 	if (offer != NULL && offer->batch && !capped && booking_batch_add(&req))
 	{
-		SPI_finish();
 		*isnull = true;
 		return (Datum) 0;
 	}
 
+	enter_owner(scope);
 	/* a booking without live requests (a new one, mostly) has nothing to supersede */
 	if (req.booking_ref == NULL || !existing_request(&req, &row, &any_live))
 	{
@@ -380,7 +412,6 @@ create_code_as_owner(FunctionCallInfo fcinfo, bool *isnull)
 		if (capped)
 			check_code_limit(device_id, display_name, req.starts_at, req.ends_at);
 	}
-	SPI_finish();
 	*isnull = false;
 	return row;
 }
@@ -399,14 +430,11 @@ Datum
 oracode_create_code(PG_FUNCTION_ARGS)
 {
 	Oid			caller = GetUserId();
-	OwnerScope	owner;
+	CreateScope scope = {{0}, false};
 	Datum		row;
 	bool		isnull;
 
 	MemoryContext cxt = CurrentMemoryContext;
-
-	owner_enter(&owner);
-	owner_prefer_index_paths();
 
 	/*
 	 * Every refusal, raised here or by oracode.raise_no_slot(), goes out
@@ -416,7 +444,7 @@ oracode_create_code(PG_FUNCTION_ARGS)
 	 */
 	PG_TRY();
 	{
-		row = create_code_as_owner(fcinfo, &isnull);
+		row = create_code_request(fcinfo, &isnull, &scope);
 	}
 	PG_CATCH();
 	{
@@ -437,7 +465,11 @@ oracode_create_code(PG_FUNCTION_ARGS)
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
-	owner_leave(&owner);
+	if (scope.entered)
+	{
+		SPI_finish();
+		owner_leave(&scope.owner);
+	}
 	if (isnull)
 		PG_RETURN_NULL();
 	/* the booking trigger (which offers a batch) drops the row unread: no need to mask it */
