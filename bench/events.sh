@@ -115,7 +115,6 @@ done
 # ---- report
 hz=$(getconf CLK_TCK)
 res() { bench_sql "$DB" "SELECT $2 FROM bench.results WHERE mode = '$1' ORDER BY run"; }
-list() { while read -r x; do fmt "$x" "${1:-0}"; echo; done | paste -sd, - | sed 's/,/, /g'; }
 # per run: 100 × (listen / none − 1), of column $1
 slow() { bench_sql "$DB" "SELECT 100 * (l.$1::float8 / n.$1 - 1) FROM bench.results l JOIN bench.results n USING (run)
                           WHERE l.mode = 'listen' AND n.mode = 'none' ORDER BY run"; }

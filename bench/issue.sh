@@ -189,9 +189,6 @@ done
 fake_stop
 
 # ---- report
-col() { awk -v w="$1" -v f="$2" '$1 == w {print $f}' "$BENCH_TMP/results"; }
-per_run() { awk -v w="$1" -v r="$2" '$1 == w && $2 == r {print $3}' "$BENCH_TMP/results"; }
-list() { while read -r x; do fmt "$x" "${1:-0}"; echo; done | paste -sd, - | sed 's/,/, /g'; }
 pct_list() { while read -r x; do fmt "$(awk -v x="$x" 'BEGIN {print 100 * x}')"; echo "%"; done | paste -sd, - | sed 's/,/, /g'; }
 # ratios A/B per run, one per line
 ratios() { for r in $(seq 1 "$RUNS"); do awk -v a="$(per_run "$1" "$r")" -v b="$(per_run "$2" "$r")" 'BEGIN {print a / b}'; done; }

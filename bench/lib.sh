@@ -155,6 +155,13 @@ median() {
 # fmt NUMBER [DIGITS]: rounded for the report.
 fmt() { LC_ALL=C printf "%.${2:-0}f" "$1"; }
 
+# Reading $BENCH_TMP/results, one line per contender and run ("NAME RUN VALUE ..."):
+# col NAME FIELD: that field of NAME's lines; per_run NAME RUN: NAME's value in run RUN.
+col() { awk -v w="$1" -v f="$2" '$1 == w {print $f}' "$BENCH_TMP/results"; }
+per_run() { awk -v w="$1" -v r="$2" '$1 == w && $2 == r {print $3}' "$BENCH_TMP/results"; }
+# list [DIGITS]: the numbers on stdin, rounded, as "a, b, c".
+list() { while read -r x; do fmt "$x" "${1:-0}"; echo; done | paste -sd, - | sed 's/,/, /g'; }
+
 # A scratch directory for the run, removed on exit.
 BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/oracode-bench.XXXXXX")
 chmod 755 "$BENCH_TMP"

@@ -130,9 +130,6 @@ done
 fake_stop
 
 # ---- report
-col() { awk -v w="$1" -v f="$2" '$1 == w {print $f}' "$BENCH_TMP/results"; }
-per_run() { awk -v w="$1" -v r="$2" '$1 == w && $2 == r {print $3}' "$BENCH_TMP/results"; }
-list() { while read -r x; do fmt "$x" "${1:-0}"; echo; done | paste -sd, - | sed 's/,/, /g'; }
 ratios() { for r in $(seq 1 "$RUNS"); do awk -v a="$(per_run many "$r")" -v b="$(per_run one "$r")" 'BEGIN {print a / b}'; done; }
 o=$(col one 3 | median); m=$(col many 3 | median); q=$(ratios | median)
 echo "# many databases: $N codes in one database vs $PER in each of $K databases (one worker each), $BENCH_DEVICES locks, $CONC in flight per worker, a fresh fake per contender, $RUNS runs"

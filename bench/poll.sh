@@ -86,8 +86,8 @@ done
 fake_stop
 
 # ---- report
-col() { awk -v w="$1" -v f="$2" '$1 == w {print $f}' "$BENCH_TMP/results"; }
-list() { col "$1" "$2" | while read -r x; do fmt "$x" "${3:-0}"; echo; done | paste -sd, - | sed 's/,/, /g'; }
+# col_list NAME FIELD [DIGITS]: that field of NAME's runs, as a list
+col_list() { col "$1" "$2" | list "${3:-0}"; }
 cyc=$(col cycle 3 | median); lreq=$(col cycle 4 | median); areq=$(col cycle 5 | median); fk=$(col fake 3 | median)
 mb() { fmt "$(awk -v x="$1" 'BEGIN {print x / 1024}')" 1; }
 echo "# polling cost: $N codes in flight (unset), batch_size $BATCH, $CONC in flight, $RUNS cycles"
@@ -95,11 +95,11 @@ echo "# load average (1/5/15 min) at the start: $BENCH_LOAD_START; at the end: $
 bench_library
 printf '%-34s %s  target ceil(%s / %s) = %s  [%s]  (cycles: %s; all requests to the fake: %s)\n' \
   "list requests per poll cycle" "$(fmt "$lreq")" "$N" "$BATCH" "$nreq" \
-  "$(awk -v a="$lreq" -v b="$nreq" 'BEGIN {print (a <= b) ? "OK" : "MISSED"}')" "$(list cycle 4)" "$(list cycle 5)"
-printf '%-34s %s s  (cycles: %s s) = %s codes/s\n' "poll cycle time" "$(fmt "$cyc" 2)" "$(list cycle 3 2)" \
+  "$(awk -v a="$lreq" -v b="$nreq" 'BEGIN {print (a <= b) ? "OK" : "MISSED"}')" "$(col_list cycle 4)" "$(col_list cycle 5)"
+printf '%-34s %s s  (cycles: %s s) = %s codes/s\n' "poll cycle time" "$(fmt "$cyc" 2)" "$(col_list cycle 3 2)" \
   "$(fmt "$(awk -v n="$N" -v s="$cyc" 'BEGIN {print n / s}')")"
 printf '%-34s %s s for the same %s list requests (autocannon, %s connections; runs: %s s)\n' \
-  "the fake alone" "$(fmt "$fk" 2)" "$nreq" "$CONC" "$(list fake 3 2)"
+  "the fake alone" "$(fmt "$fk" 2)" "$nreq" "$CONC" "$(col_list fake 3 2)"
 printf '%-34s %s codes, %s MB for a request of %s ids (the fake ignores the id filter)\n' \
   "one list response" "$resp_codes" "$(fmt "$(awk -v x="$resp_bytes" 'BEGIN {print x / 1048576}')" 1)" "$BATCH"
 printf '%-34s %s%% of a core over 5 s, with %s codes in flight and none due  [%s]\n' "idle worker CPU" "$(fmt "$idle_cpu" 1)" "$N" \

@@ -247,7 +247,6 @@ done
 val() { awk -v m="$1" -v t="$2" -v f="$3" '$1 == m && $2 == t {print $f}' "$BENCH_TMP/results"; }
 # ratios MODE FIELD [TABLE]: TABLE (default oracode) over plain, one per run
 ratios() { awk -v m="$1" -v f="$2" -v t="${3:-oracode}" '$1 == m {s[$2, $3] = $f; if ($3 > n) n = $3} END {for (r = 1; r <= n; r++) print s[t, r] / s["plain", r]}' "$BENCH_TMP/results"; }
-list() { while read -r x; do fmt "$x" "$1"; echo; done | paste -sd, - | sed 's/,/, /g'; }
 us() { fmt "$(awk -v s="$1" -v n="$N" 'BEGIN {print s * 1e6 / n}')" 1; }
 echo "# trigger cost: $N bookings into a PMS-shaped table, with and without oracode_booking_trigger, $RUNS runs;" \
   "$([ "$FRESH" = 1 ] && echo "a fresh install (empty outbox, never analyzed)" || echo "an outbox of $HIST past requests, analyzed")"
