@@ -566,12 +566,13 @@ perform_creates(SeamRequest *reqs, const char **devices, CreateHold *holds, int 
 /*
  * The requests of a claim: one code list per device with creates to
  * reconcile (claimed first: their ids gathered in rec), then one create per
- * new request. Returns the number of list requests; req_device names each
- * request's device.
+ * new request. Returns the number of list requests and sets *ncre to the
+ * number of creates, which follow them; req_device names each request's
+ * device.
  */
 static int
 build_requests(const CreateClaim *claims, int nclaims, SeamRequest *reqs, const char **req_device,
-			   ReconcileResult *rec)
+			   ReconcileResult *rec, int *ncre)
 {
 	int			nrec = 0,
 				k,
@@ -594,6 +595,7 @@ build_requests(const CreateClaim *claims, int nclaims, SeamRequest *reqs, const 
 		}
 		rec[i].ids[rec[i].nids++] = claims[k].id;
 	}
+	*ncre = nclaims - k;
 	for (i = nrec; k < nclaims; k++, i++)
 	{
 		TodZone		zone = zone_from_text(claims[k].time_zone);
@@ -680,11 +682,7 @@ worker_send_cycle(bool *unauthorized)
 	req_device = palloc0(sizeof(char *) * nclaims);
 	rec = palloc0(sizeof(ReconcileResult) * nclaims);
 	holds = palloc0(sizeof(CreateHold) * (nclaims + 1));
-	nrec = build_requests(claims, nclaims, reqs, req_device, rec);
-	/* the creates: the claims after the reconciliations, one request each after the lists */
-	ncre = nclaims;
-	for (i = 0; i < nclaims && claims[i].reconcile; i++)
-		ncre--;
+	nrec = build_requests(claims, nclaims, reqs, req_device, rec, &ncre);
 
 	activity = psprintf("oracode: %d creates, %d reconciliations", ncre, nrec);
 	pgstat_report_activity(STATE_RUNNING, activity);
